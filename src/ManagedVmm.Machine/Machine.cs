@@ -42,8 +42,17 @@ public sealed class Machine : IDisposable
             Ports.Add(r.Port, r.Count, r.Device, r.Name);
         }
 
+        foreach (var target in services.GetServices<Core.Interrupts.IMsiTarget>())
+        {
+            Msi.Connect(target);
+        }
+
+        Stop = services.GetRequiredService<VmStopSignal>();
         PlaceFunctions(services.GetServices<PciFunction>());
     }
+
+    /// <summary>Set when something asks the machine to stop (debug exit, triple fault, limits).</summary>
+    public VmStopSignal Stop { get; }
 
     public IServiceProvider Services => _services;
 

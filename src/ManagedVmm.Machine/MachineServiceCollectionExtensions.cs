@@ -26,6 +26,7 @@ public static class MachineServiceCollectionExtensions
         services.TryAddSingleton(sp => new GuestErrorLog(sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new GuestRam(PlatformLayout.RamRegions(sp.GetRequiredService<IOptions<MachineOptions>>().Value.MemorySize)));
         services.TryAddSingleton<EventScheduler>();
+        services.TryAddSingleton<Core.VmStopSignal>();
         services.TryAddSingleton<MmioBus>();
         services.TryAddSingleton<PortIoBus>();
         services.TryAddSingleton<SystemMemory>();

@@ -27,3 +27,11 @@ public interface IMsiSink
 {
     void Signal(Bdf requester, MsiMessage message);
 }
+
+/// <summary>
+/// An interrupt controller that receives the machine's MSIs (the local APIC). Registered in the service
+/// collection as <see cref="IMsiTarget"/>; the machine connects every one to its MSI router when it is built.
+/// </summary>
+public interface IMsiTarget : IMsiSink
+{
+}
