@@ -45,16 +45,4 @@ public static class MachineServiceCollectionExtensions
             PciLegacyConfigPorts.AddressPort, PciLegacyConfigPorts.PortCount, sp.GetRequiredService<PciLegacyConfigPorts>(), "pci-cf8"));
         return services;
     }
-
-    /// <summary>
-    /// Registers a PCI function type as a singleton and as a <see cref="PciFunction"/>, so the machine places it.
-    /// Device plugins call this from their <c>AddXxx</c>.
-    /// </summary>
-    public static IServiceCollection AddPciFunction<TFunction>(this IServiceCollection services)
-        where TFunction : PciFunction
-    {
-        services.TryAddSingleton<TFunction>();
-        services.AddSingleton<PciFunction>(sp => sp.GetRequiredService<TFunction>());
-        return services;
-    }
 }
