@@ -75,6 +75,10 @@ public sealed class Machine : IDisposable
 
     public PciBus Pci { get; }
 
+    /// <summary>Services other than PCI functions that report state for inspect and state dumps.</summary>
+    public IEnumerable<Core.Diagnostics.IStateReporter> StateReporters() =>
+        _services.GetServices<Core.Diagnostics.IStateReporter>().Where(r => r is not PciFunction).Distinct();
+
     public T GetRequiredService<T>()
         where T : notnull => _services.GetRequiredService<T>();
 

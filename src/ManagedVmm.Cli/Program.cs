@@ -1,0 +1,3 @@
+using ManagedVmm.Cli;
+
+return CliApplication.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,24 @@
+namespace ManagedVmm.Cli.Tests;
+
+/// <summary>Runs the CLI in process and captures what it prints.</summary>
+internal static class CliRunner
+{
+    public static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = CliApplication.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ManagedVmm.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("ManagedVmm.sln not found above the test directory");
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+
+namespace ManagedVmm.Cli.Tests;
+
+public sealed class InspectCommandTests
+{
+    [Test]
+    public void Help_ListsTheCommands()
+    {
+        var (exit, output, _) = CliRunner.Run("--help");
+        Assert.That(exit, Is.Zero);
+        Assert.That(output, Does.Contain("inspect"));
+    }
+
+    [Test]
+    public void Inspect_ListsTheHostBridgeLikeLspci()
+    {
+        var (exit, output, _) = CliRunner.Run("inspect");
+        Assert.That(exit, Is.Zero);
+        Assert.That(output, Does.Contain("00:00.0 Host bridge [0600]: Vendor 8086 Device 29c0"));
+        Assert.That(output, Does.Contain("Control: I/O- Mem- BusMaster-"));
+    }
+
+    [Test]
+    public void InspectJson_IsValidJson_WithTheSameFunctions()
+    {
+        var (exit, output, _) = CliRunner.Run("inspect", "--json");
+        Assert.That(exit, Is.Zero);
+        var root = JsonNode.Parse(output)!.AsObject();
+        var pci = root["pci"]!.AsArray();
+        Assert.That(pci.Select(f => (string)f!["bdf"]!), Does.Contain("00:00.0"));
+        Assert.That((ulong)root["memorySize"]!, Is.EqualTo(512UL << 20));
+    }
+
+    [TestCase("4G", 4UL << 30)]
+    [TestCase("256", 256UL << 20)]
+    [TestCase("64M", 64UL << 20)]
+    public void Inspect_MemoryOption_SetsRam(string value, ulong bytes)
+    {
+        var (exit, output, _) = CliRunner.Run("inspect", "--json", "-m", value);
+        Assert.That(exit, Is.Zero);
+        Assert.That((ulong)JsonNode.Parse(output)!["memorySize"]!, Is.EqualTo(bytes));
+    }
+
+    [TestCase("12X")]
+    [TestCase("1K")]
+    [TestCase("-5")]
+    [TestCase("")]
+    public void Inspect_BadMemory_IsAClearUsageError(string value)
+    {
+        var (exit, _, error) = CliRunner.Run("inspect", "-m", value);
+        Assert.That(exit, Is.EqualTo(CliApplication.UsageError));
+        Assert.That(error, Does.Contain("memory"));
+    }
+
+    [Test]
+    public void UnknownOption_IsAUsageError()
+    {
+        var (exit, _, error) = CliRunner.Run("inspect", "--no-such-option");
+        Assert.That(exit, Is.Not.Zero);
+        Assert.That(error, Does.Contain("--no-such-option"));
+    }
+}
