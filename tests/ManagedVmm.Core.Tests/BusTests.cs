@@ -157,3 +157,40 @@ public sealed class BusTests
         Assert.That(ports.TryAdd(0xFFFE, 4, new RecordingDevice(), "past-end", out _), Is.False);
     }
 }
+
+public sealed class BusAllocationTests
+{
+    [Test]
+    public void MmioDispatch_AllocatesNothing()
+    {
+        var bus = new MmioBus(new GuestErrorLog());
+        for (int i = 0; i < 8; i++)
+        {
+            bus.Add(0x1000UL * (ulong)(i + 1), 0x1000, new RecordingDeviceNoLog(), $"d{i}");
+        }
+
+        Span<byte> data = stackalloc byte[8];
+        for (int i = 0; i < 100; i++)
+        {
+            bus.Write(0x1000UL * (ulong)((i % 8) + 1), data[..4]);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            bus.Write(0x1000UL * (ulong)((i % 8) + 1) + 8, data[..4]);
+            bus.Read(0x1000UL * (ulong)((i % 8) + 1) + 16, data);
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    private sealed class RecordingDeviceNoLog : IMmioDevice
+    {
+        private ulong _last;
+
+        public void Read(ulong offset, Span<byte> data) => data.Fill((byte)_last);
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data) => _last = offset;
+    }
+}
