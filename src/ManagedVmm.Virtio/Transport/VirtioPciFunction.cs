@@ -231,7 +231,7 @@ public class VirtioPciFunction : PciFunction
         barOffset = (int)offset;
         width = (int)length;
         ulong size = Bars[VirtioPciLayout.Bar]!.Size;
-        if (bar != VirtioPciLayout.Bar || length is not (1 or 2 or 4) || offset % length != 0 || offset + length > size)
+        if (bar != VirtioPciLayout.Bar || length is not (1 or 2 or 4) || offset % length != 0 || (ulong)offset + length > size)
         {
             GuestError($"PCI_CFG access bar {bar} offset 0x{offset:x} length {length} is not a valid access of BAR{VirtioPciLayout.Bar}: ignored");
             return false;
