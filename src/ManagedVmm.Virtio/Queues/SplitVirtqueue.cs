@@ -89,6 +89,9 @@ public sealed class SplitVirtqueue
 
     public long MalformedChains { get; private set; }
 
+    /// <summary>Chains completed after a DMA failure on one of their buffers.</summary>
+    public long FaultedChains { get; private set; }
+
     /// <summary>Used-buffer notifications sent.</summary>
     public long Notifications { get; private set; }
 
@@ -225,8 +228,20 @@ public sealed class SplitVirtqueue
         return VirtqueuePopResult.Empty;
     }
 
-    /// <summary>Returns <paramref name="chain"/> to the driver with its <see cref="VirtqueueChain.UsedLength"/>.</summary>
-    public void Complete(VirtqueueChain chain) => Complete(chain.HeadIndex, chain.UsedLength);
+    /// <summary>
+    /// Returns <paramref name="chain"/> to the driver with its <see cref="VirtqueueChain.UsedLength"/>; a chain
+    /// whose DMA failed goes back with used length 0 and is logged as a guest error.
+    /// </summary>
+    public void Complete(VirtqueueChain chain)
+    {
+        if (chain.Faulted)
+        {
+            FaultedChains++;
+            _owner.ReportGuestError(this, $"chain at head {chain.HeadIndex}: a buffer is outside the device's memory view; returned with used length 0");
+        }
+
+        Complete(chain.HeadIndex, chain.UsedLength);
+    }
 
     /// <summary>
     /// Returns the chain at <paramref name="head"/> with <paramref name="usedLength"/>: the used element is written
