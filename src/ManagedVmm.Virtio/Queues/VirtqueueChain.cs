@@ -98,6 +98,7 @@ public sealed class VirtqueueChain
         }
 
         var memory = Memory;
+        ulong start = offset;
         ulong end = offset + (ulong)data.Length;
         ulong bufferStart = 0;
         foreach (var b in Writable)
@@ -125,7 +126,11 @@ public sealed class VirtqueueChain
             bufferStart = bufferEnd;
         }
 
-        BytesWritten = Math.Max(BytesWritten, end);
+        if (end > BytesWritten && end > start)
+        {
+            BytesWritten = end;
+        }
+
         return true;
     }
 
