@@ -24,7 +24,8 @@ public static class MemoryMapBuilder
 {
     /// <summary>
     /// RAM regions minus the reserved ranges, plus the reserved ranges themselves (those that are not RAM too, such
-    /// as ECAM), sorted by base, adjacent entries of one type merged.
+    /// as ECAM), sorted by base. Adjacent RAM entries are merged; reserved entries stay as listed so that each says
+    /// what it is (boot structures, firmware area, ECAM, a firmware image).
     /// </summary>
     public static IReadOnlyList<MemoryMapEntry> Build(IEnumerable<Core.Memory.RamRegion> ram, IEnumerable<MemoryMapEntry> reserved)
     {
@@ -58,7 +59,7 @@ public static class MemoryMapBuilder
         var merged = new List<MemoryMapEntry>();
         foreach (var e in entries)
         {
-            if (merged.Count > 0 && merged[^1].Type == e.Type && merged[^1].End == e.Base)
+            if (merged.Count > 0 && e.Type == MemoryMapType.Ram && merged[^1].Type == MemoryMapType.Ram && merged[^1].End == e.Base)
             {
                 merged[^1] = merged[^1] with { Length = merged[^1].Length + e.Length };
             }
