@@ -16,6 +16,7 @@ public sealed class ElfLoaderTests
         Assert.Multiple(() =>
         {
             Assert.That(elf.Entry, Is.EqualTo(0x10_0000UL), "linked at 1 MiB");
+            Assert.That(elf.PvhEntry, Is.Not.Null.And.InRange(0x10_0000UL, 0x10_1000UL), "the PVH note names the 32-bit trampoline");
             Assert.That(boot.State.Rip, Is.EqualTo(elf.Entry));
             Assert.That(boot.Info.PayloadEntry, Is.EqualTo(elf.Entry));
             foreach (var s in elf.Segments)
