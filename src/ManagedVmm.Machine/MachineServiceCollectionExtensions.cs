@@ -39,6 +39,7 @@ public static class MachineServiceCollectionExtensions
         services.TryAddSingleton<PciEcamWindow>();
         services.TryAddSingleton<PciLegacyConfigPorts>();
         services.AddSingleton<PciFunction, PciHostBridge>();
+        services.TryAddSingleton<Boot.MachineBootLoader>();
         services.AddSingleton(sp => new MmioRegistration(
             PlatformLayout.EcamBase, PlatformLayout.EcamSize, sp.GetRequiredService<PciEcamWindow>(), "pci-ecam"));
         services.AddSingleton(sp => new PortIoRegistration(
