@@ -142,7 +142,7 @@ public sealed class NvmeTestDriver
     /// RDY = 0, allocate zeroed admin queues, write AQA, ASQ and ACQ (low then high halves), write CC
     /// (EN, CSS NVM, MPS 0, AMS RR, IOSQES 6, IOCQES 4), wait for RDY = 1.
     /// </summary>
-    public void EnableController(int adminDepth = AdminDepth)
+    public void EnableController(int adminDepth = AdminDepth, uint cc = LinuxCc)
     {
         if (CstsValue == 0xFFFF_FFFF)
         {
@@ -168,7 +168,7 @@ public sealed class NvmeTestDriver
         WriteReg32(NvmeReg.Asq + 4, (uint)(asq >> 32));
         WriteReg32(NvmeReg.Acq, (uint)acq);
         WriteReg32(NvmeReg.Acq + 4, (uint)(acq >> 32));
-        WriteReg32(NvmeReg.Cc, LinuxCc);
+        WriteReg32(NvmeReg.Cc, cc);
         if (!WaitReady(true))
         {
             throw new InvalidOperationException($"controller did not become ready (CSTS 0x{CstsValue:x})");
