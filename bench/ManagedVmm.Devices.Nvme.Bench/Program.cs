@@ -17,7 +17,7 @@ double seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.Cu
 const int QueueDepth = 32;
 Console.WriteLine($"NVMe 4 KiB random read, QD{QueueDepth}, {seconds} s per case");
 Console.WriteLine($"{"case",-34} {"IOPS",14} {"ns/IO (host)",14}");
-foreach (bool iommu in new[] { false, true })
+foreach (bool iommu in new[] { true, false, true, false })
 {
     var (iops, nsPerIo) = RunHost(iommu, seconds);
     Console.WriteLine($"{(iommu ? "host, with translator" : "host, no IOMMU"),-34} {iops,14:N0} {nsPerIo,14:N0}");
