@@ -1,7 +1,7 @@
 // NVMe device benchmark: 4 KiB random reads at queue depth 32, driven by the test-side driver through MMIO
 // doorbells and guest RAM, with and without an IOMMU translator in the DMA path.
 //
-//   dotnet run -c Release --project bench/ManagedVmm.Devices.Nvme.Bench [-- seconds]
+//   dotnet run -c Release --project bench/ManagedVmm.Benchmarks.Nvme [-- seconds]
 //
 // "host" figures are emulator throughput (host wall clock, zero-latency device); "virtual" figures are what the
 // latency model gives the guest (default latencies, virtual clock).
