@@ -134,7 +134,16 @@ public sealed unsafe partial class X86Vcpu
     /// <summary>True while the vCPU waits in HLT for an interrupt.</summary>
     public bool IsHalted => _halted;
 
-    public ulong Rip { get => _rip; set => _rip = value; }
+    /// <summary>The instruction pointer. Setting it (the host redirecting execution) also ends a HLT wait.</summary>
+    public ulong Rip
+    {
+        get => _rip;
+        set
+        {
+            _rip = value;
+            _halted = false;
+        }
+    }
 
     public ulong RFlags
     {

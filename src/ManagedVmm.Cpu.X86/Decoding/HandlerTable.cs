@@ -73,7 +73,7 @@ internal static class HandlerTable
             table[(int)code] = H.MovCr;
         }
 
-        foreach (var code in new[] { Code.Mov_r32m16_Sreg, Code.Mov_r64m16_Sreg, Code.Mov_Sreg_r32m16, Code.Mov_Sreg_r64m16, Code.Mov_Sreg_rm16 })
+        foreach (var code in new[] { Code.Mov_r32m16_Sreg, Code.Mov_r64m16_Sreg, Code.Mov_Sreg_r32m16, Code.Mov_Sreg_r64m16, Code.Mov_Sreg_rm16, Code.Mov_rm16_Sreg })
         {
             table[(int)code] = H.MovSreg;
         }
