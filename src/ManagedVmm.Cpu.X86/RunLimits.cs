@@ -7,7 +7,7 @@ namespace ManagedVmm.Cpu.X86;
 /// <param name="VirtualTimeLimitNs">Absolute virtual time (ns) at which to stop (<see cref="long.MaxValue"/> for none).</param>
 public readonly record struct RunLimits(long MaxInstructions = long.MaxValue, long VirtualTimeLimitNs = long.MaxValue)
 {
-    public static RunLimits Unlimited => new();
+    public static RunLimits Unlimited => new(long.MaxValue, long.MaxValue);
 }
 
 /// <summary>What one <see cref="X86Vcpu.Run"/> call did.</summary>
