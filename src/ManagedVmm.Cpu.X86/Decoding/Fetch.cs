@@ -15,7 +15,11 @@ public sealed unsafe partial class X86Vcpu
 
     private readonly FetchReader _reader = new();
     private readonly Decoder _decoder;
+    /// <summary>Cleared code pages kept for reuse (each is 256 KiB; allocating one per invalidation would churn the GC).</summary>
+    private const int MaxFreeCodePages = 64;
+
     private readonly Dictionary<ulong, CodePage> _codePages = [];
+    private readonly Stack<CodePage> _freeCodePages = new();
     private DecodedInsn[] _fetchEntries = [];
     private ulong _fetchVPage = ulong.MaxValue;
     private DecodedInsn _scratch;
@@ -62,10 +66,16 @@ public sealed unsafe partial class X86Vcpu
         {
             if (_codePages.Count >= MaxCodePages)
             {
+                foreach (var old in _codePages.Values)
+                {
+                    Recycle(old);
+                }
+
                 _codePages.Clear();
             }
 
-            codePage = new CodePage(physPage);
+            codePage = _freeCodePages.Count > 0 ? _freeCodePages.Pop() : new CodePage();
+            codePage.PhysicalPage = physPage;
             _codePages.Add(physPage, codePage);
             _ram.WatchPage(physPage);
             InvalidateWriteTags(physPage);
@@ -79,6 +89,7 @@ public sealed unsafe partial class X86Vcpu
             page.Slice(offset, 15).CopyTo(_reader.Buffer);
             ref DecodedInsn e = ref codePage.Entries[offset];
             DecodeInto(ref e, rip, 15);
+            codePage.MarkDecoded(offset, e.I.Length);
             return ref e;
         }
 
@@ -99,6 +110,7 @@ public sealed unsafe partial class X86Vcpu
         else if (_scratch.I.Length <= available)
         {
             codePage.Entries[offset] = _scratch;
+            codePage.MarkDecoded(offset, _scratch.I.Length);
             return ref codePage.Entries[offset];
         }
 
@@ -116,14 +128,37 @@ public sealed unsafe partial class X86Vcpu
 
     private void OnCodePageWritten(ulong physPage)
     {
-        if (_codePages.Remove(physPage & ~0xFFFUL))
+        if (_codePages.Remove(physPage & ~0xFFFUL, out var page))
         {
+            Recycle(page);
             CodePageInvalidations++;
             _fetchVPage = ulong.MaxValue;
             _fetchEntries = [];
             _slice = Math.Min(_slice, 0);
         }
     }
+
+    private void Recycle(CodePage page)
+    {
+        if (ReferenceEquals(page.Entries, _fetchEntries))
+        {
+            // The running instruction may still be read from this array: do not reuse it.
+            return;
+        }
+
+        if (_freeCodePages.Count < MaxFreeCodePages)
+        {
+            page.Clear();
+            _freeCodePages.Push(page);
+        }
+    }
+
+    /// <summary>
+    /// A CPU store to RAM that holds decoded code: invalidate the page only when the store touches decoded bytes.
+    /// Returns true when the page must be dropped.
+    /// </summary>
+    private bool StoreHitsDecodedCode(ulong pa, int size) =>
+        _codePages.TryGetValue(pa & ~0xFFFUL, out var page) && page.Overlaps((int)(pa & 0xFFF), size);
 
     /// <summary>Drops every decoded instruction (CR3 changes keep them: the cache is keyed by physical address).</summary>
     private void ResetFetchPage()

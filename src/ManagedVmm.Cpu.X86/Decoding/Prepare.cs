@@ -18,17 +18,58 @@ internal sealed class FetchReader : CodeReader
     public override int ReadByte() => _pos < _count ? Buffer[_pos++] : -1;
 }
 
-/// <summary>The decoded instructions of one 4 KiB guest-physical page, indexed by page offset.</summary>
+/// <summary>
+/// The decoded instructions of one 4 KiB guest-physical page, indexed by page offset, plus which 64-byte lines
+/// hold decoded bytes: a CPU store into the page invalidates it only if it touches such a line, so code and
+/// data sharing a page (common in small freestanding images) do not thrash the cache.
+/// </summary>
 internal sealed class CodePage
 {
-    public CodePage(ulong physicalPage)
-    {
-        PhysicalPage = physicalPage;
-    }
+    public const int LineShift = 6;
 
-    public ulong PhysicalPage { get; }
+    public ulong PhysicalPage { get; set; }
 
     public DecodedInsn[] Entries { get; } = new DecodedInsn[4096];
+
+    /// <summary>Bit n set: bytes [64n, 64n+64) hold (part of) a decoded instruction.</summary>
+    public ulong LineMask { get; private set; }
+
+    public void MarkDecoded(int offset, int length)
+    {
+        int last = Math.Min(4095, offset + Math.Max(1, length) - 1);
+        for (int line = offset >> LineShift; line <= last >> LineShift; line++)
+        {
+            LineMask |= 1UL << line;
+        }
+    }
+
+    public bool Overlaps(int offset, int length)
+    {
+        int last = Math.Min(4095, offset + Math.Max(1, length) - 1);
+        for (int line = offset >> LineShift; line <= last >> LineShift; line++)
+        {
+            if ((LineMask & (1UL << line)) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Forgets every decoded entry (clearing only the lines that hold any) so the page can be reused.</summary>
+    public void Clear()
+    {
+        ulong mask = LineMask;
+        while (mask != 0)
+        {
+            int line = System.Numerics.BitOperations.TrailingZeroCount(mask);
+            Array.Clear(Entries, line << LineShift, 1 << LineShift);
+            mask &= mask - 1;
+        }
+
+        LineMask = 0;
+    }
 }
 
 /// <summary>Fills the interpreter's fields of a <see cref="DecodedInsn"/> from its Iced instruction.</summary>

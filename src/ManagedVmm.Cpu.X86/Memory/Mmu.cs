@@ -197,9 +197,26 @@ public sealed unsafe partial class X86Vcpu
     {
         Span<byte> buf = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(buf, value);
-        if (_ram.Contains(pa))
+        if (_ram.TryGetSpan(pa, size, out var span))
         {
-            _memory.TryWrite(pa, buf[..size]);
+            if (_memory.IsReadOnly(pa, (ulong)size))
+            {
+                _memory.TryWrite(pa, buf[..size]); // dropped and reported
+                return;
+            }
+
+            buf[..size].CopyTo(span);
+            if (_codePages.Count != 0 && StoreHitsDecodedCode(pa, size))
+            {
+                // Only the vCPU watches pages (GuestRam's write-watch exists for its decode cache), so stores
+                // that miss decoded bytes need no notification; this one drops the page's decoded instructions.
+                _ram.NotifyWrite(pa, (ulong)size);
+                if (_codePages.ContainsKey(pa & ~0xFFFUL))
+                {
+                    OnCodePageWritten(pa & ~0xFFFUL);
+                }
+            }
+
             return;
         }
 
