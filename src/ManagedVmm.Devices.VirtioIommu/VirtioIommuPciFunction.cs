@@ -31,11 +31,20 @@ public sealed class VirtioIommuPciFunction : VirtioPciFunction, IDmaTranslator, 
     private readonly VirtioIommuTranslator _translator;
 
     public VirtioIommuPciFunction(VirtioIommuDevice device, IOptionsMonitor<VirtioPciOptions> options)
-        : base(device, options.Get(VirtioPciOptions.NameFor<VirtioIommuDevice>()))
+        : this(device, options.Get(VirtioPciOptions.NameFor<VirtioIommuDevice>()))
+    {
+    }
+
+    private VirtioIommuPciFunction(VirtioIommuDevice device, VirtioPciOptions options)
+        : base(device, options)
     {
         _device = device;
         _translator = device.Iommu.Translator;
     }
+
+    /// <summary>Builds the function without DI (device-level tests, benchmarks).</summary>
+    public static VirtioIommuPciFunction Create(VirtioIommuDevice device, VirtioPciOptions? options = null) =>
+        new(device, options ?? new VirtioPciOptions());
 
     public VirtioIommu Iommu => _device.Iommu;
 
