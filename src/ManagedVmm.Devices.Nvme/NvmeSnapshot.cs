@@ -1,4 +1,7 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ManagedVmm.Core.Diagnostics;
 using ManagedVmm.Devices.Nvme.Spec;
 
 namespace ManagedVmm.Devices.Nvme;
@@ -71,8 +74,14 @@ public sealed record NvmeControllerSnapshot(
     private static string B(bool b) => b ? "1" : "0";
 }
 
-public sealed partial class NvmeController
+public sealed partial class NvmeController : IStateReporter
 {
+    /// <summary>The heading of the controller's state in <c>managedvmm inspect</c>.</summary>
+    public string StateName => "nvme";
+
+    /// <summary>The snapshot (registers decoded, queues, namespace, statistics) as a JSON tree, for inspect and state dumps.</summary>
+    public JsonObject CaptureState() => JsonSerializer.SerializeToNode(Snapshot())!.AsObject();
+
     /// <summary>The controller's state now, decoded (allocates: for inspection, not hot paths).</summary>
     public NvmeControllerSnapshot Snapshot()
     {

@@ -1,18 +1,41 @@
 using ManagedVmm.Core.Dma;
+using ManagedVmm.Virtio;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ManagedVmm.Devices.VirtioIommu;
 
-/// <summary>DI registration of the device logic; the queue glue's <c>AddVirtioIommu</c> calls this and adds its PCI function.</summary>
+/// <summary>DI registration of the virtio-iommu: <c>services.AddVirtioIommu(o => o.Granule = 4096)</c>.</summary>
 public static class VirtioIommuServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="VirtioIommuOptions"/> (validated on start), the <see cref="VirtioIommu"/> singleton, and its
-    /// translator as an <see cref="IDmaTranslator"/> of the DMA seam.
+    /// Adds the virtio-iommu-pci function: <see cref="VirtioIommuOptions"/> (validated on start), the engine, the
+    /// virtio device, the PCI function (at <see cref="VirtioIommuOptions.PreferredDevice"/> or the next free slot),
+    /// and that function as the <see cref="IDmaTranslator"/> every other PCI function's DMA goes through.
+    /// </summary>
+    public static IServiceCollection AddVirtioIommu(this IServiceCollection services, Action<VirtioIommuOptions>? configure = null)
+    {
+        services.AddVirtioIommuEngine(configure);
+        services.AddVirtioPciDevice<VirtioIommuDevice, VirtioIommuPciFunction>()
+            .Configure<IOptions<VirtioIommuOptions>>((pci, o) => pci.PreferredDevice = o.Value.PreferredDevice);
+        services.AddSingleton<IDmaTranslator>(sp => sp.GetRequiredService<VirtioIommuPciFunction>());
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the device logic alone — <see cref="VirtioIommuOptions"/> (validated on start), the
+    /// <see cref="VirtioIommu"/> singleton, and its translator as an <see cref="IDmaTranslator"/> of the DMA seam —
+    /// without a PCI function (tests of the engine; a machine uses <see cref="AddVirtioIommu"/>).
     /// </summary>
     public static IServiceCollection AddVirtioIommuCore(this IServiceCollection services, Action<VirtioIommuOptions>? configure = null)
+    {
+        services.AddVirtioIommuEngine(configure);
+        services.AddSingleton<IDmaTranslator>(sp => sp.GetRequiredService<VirtioIommu>().Translator);
+        return services;
+    }
+
+    private static void AddVirtioIommuEngine(this IServiceCollection services, Action<VirtioIommuOptions>? configure)
     {
         var builder = services.AddOptions<VirtioIommuOptions>();
         if (configure != null)
@@ -23,7 +46,5 @@ public static class VirtioIommuServiceCollectionExtensions
         builder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VirtioIommuOptions>, VirtioIommuOptionsValidator>());
         services.TryAddSingleton<VirtioIommu>();
-        services.AddSingleton<IDmaTranslator>(sp => sp.GetRequiredService<VirtioIommu>().Translator);
-        return services;
     }
 }

@@ -33,8 +33,6 @@ public sealed class VirtioIommuTranslator : IDmaTranslator
 
     public DmaTranslation Translate(Bdf requester, ulong iova, ulong length, DmaAccess access)
     {
-        var stats = _iommu.Statistics;
-        stats.RecordTranslation();
         if (length == 0)
         {
             length = 1;
@@ -53,6 +51,8 @@ public sealed class VirtioIommuTranslator : IDmaTranslator
             return DmaTranslation.To(iova, length);
         }
 
+        var stats = _iommu.Statistics;
+        stats.RecordTranslation();
         var domain = _iommu.Domains.DomainOf(rid);
         if (domain == null ? _iommu.UnattachedEndpointsBypass : domain.IsBypass)
         {

@@ -93,6 +93,7 @@ public abstract class PciFunction : IResettable
 
         Address = address;
         _platform = platform;
+        OnPlacing(platform);
         _powerOnConfig.CopyFrom(Config);
         _dma = new BusMasterGatedMemory(this, platform.DmaMemory.ForRequester(address));
         OnPlaced();
@@ -227,6 +228,14 @@ public abstract class PciFunction : IResettable
 
         Msix = MsixCapability.Add(this, vectors, tableBar, tableOffset, pbaBar, pbaOffset);
         return Msix;
+    }
+
+    /// <summary>
+    /// Called during placement once <see cref="Address"/> is known, before the function's DMA view is made. An
+    /// IOMMU uses it to learn its own address, so that the DMA seam does not put the IOMMU behind itself.
+    /// </summary>
+    protected virtual void OnPlacing(PciPlatform platform)
+    {
     }
 
     /// <summary>Called after placement; the DMA view and MSI sink are available from here on.</summary>

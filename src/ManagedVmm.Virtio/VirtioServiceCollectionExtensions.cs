@@ -26,6 +26,21 @@ public static class VirtioServiceCollectionExtensions
         return services.AddOptions<VirtioPciOptions>(VirtioPciOptions.NameFor<TDevice>());
     }
 
+    /// <summary>
+    /// As <see cref="AddVirtioPciDevice{TDevice}(IServiceCollection)"/>, with the device's own transport subclass
+    /// <typeparamref name="TFunction"/> as the PCI function, for a device whose function does more than carry it
+    /// (an IOMMU is also the DMA seam's translator and learns its address at placement). <typeparamref name="TFunction"/>
+    /// takes its transport options from <c>IOptionsMonitor&lt;VirtioPciOptions&gt;.Get(VirtioPciOptions.NameFor&lt;TDevice&gt;())</c>.
+    /// </summary>
+    public static OptionsBuilder<VirtioPciOptions> AddVirtioPciDevice<TDevice, TFunction>(this IServiceCollection services)
+        where TDevice : class, IVirtioDevice
+        where TFunction : VirtioPciFunction
+    {
+        services.TryAddSingleton<TDevice>();
+        services.AddPciFunction<TFunction>();
+        return services.AddOptions<VirtioPciOptions>(VirtioPciOptions.NameFor<TDevice>());
+    }
+
     /// <summary>As <see cref="AddVirtioPciDevice{TDevice}(IServiceCollection)"/>, configuring the transport options inline.</summary>
     public static IServiceCollection AddVirtioPciDevice<TDevice>(this IServiceCollection services, Action<VirtioPciOptions> configure)
         where TDevice : class, IVirtioDevice

@@ -4,7 +4,7 @@ namespace ManagedVmm.Devices.VirtioIommu.Spec;
 // define the same device). Each type cites the subsection it comes from.
 
 /// <summary>Identity of the device (§5.13.1 "Device ID", §5.13.2 "Virtqueues").</summary>
-public static class VirtioIommuDevice
+public static class VirtioIommuIds
 {
     /// <summary>Virtio device ID of the IOMMU (§5.13.1).</summary>
     public const int DeviceId = 23;
