@@ -139,6 +139,8 @@ public sealed class RunCommandTests
     [TestCase(new[] { "run", "--frobnicate" }, "unknown option '--frobnicate'")]
     [TestCase(new[] { "run", "a.elf", "b.elf" }, "b.elf")]
     [TestCase(new[] { "inspect", "--device", "floppy" }, "unknown device 'floppy'")]
+    [TestCase(new[] { "run", "--device", "nvme", "--device", "nvme,size=1M" }, "only one nvme device is supported")]
+    [TestCase(new[] { "run", "--device", "nvme,file=/no/such/dir/disk.img" }, "disk.img")]
     public void BadInput_IsOneClearLine_AndStatus2(string[] args, string message)
     {
         var (exit, output, error) = CliRunner.Run(args);

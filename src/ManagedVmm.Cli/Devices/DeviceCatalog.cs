@@ -14,7 +14,8 @@ public sealed record DeviceDriver(
     string Description,
     Type OptionsType,
     Action<IServiceCollection, object> Add,
-    Func<IServiceProvider, IEnumerable<string>>? Statistics = null)
+    Func<IServiceProvider, IEnumerable<string>>? Statistics = null,
+    bool SingleInstance = false)
 {
     public object CreateOptions() => Activator.CreateInstance(OptionsType)!;
 }
@@ -31,7 +32,8 @@ public static class DeviceCatalog
             "nvme",
             "NVMe controller (class 01:08:02), e.g. nvme,size=64M,file=disk.img",
             (s, o) => s.AddNvme(o),
-            NvmeStatistics),
+            NvmeStatistics,
+            singleInstance: true), // the plugin registers one unnamed NvmeOptions: a second controller is not possible yet
 
         // virtio-iommu-pci: added here (Driver<VirtioIommuOptions>("virtio-iommu-pci", ..., (s, o) => s.AddVirtioIommu(o)))
         // once the virtio-iommu PCI registration lands on main.
@@ -50,6 +52,7 @@ public static class DeviceCatalog
     public static bool TryAddDevices(IServiceCollection services, IEnumerable<string> specs, out string? error)
     {
         var adds = new List<Action>();
+        var seen = new HashSet<DeviceDriver>();
         foreach (string text in specs)
         {
             if (!DeviceSpec.TryParse(text, out var spec, out error))
@@ -61,6 +64,12 @@ public static class DeviceCatalog
             if (driver == null)
             {
                 error = $"unknown device '{spec.Driver}' (known: {Names})";
+                return false;
+            }
+
+            if (!seen.Add(driver) && driver.SingleInstance)
+            {
+                error = $"{driver.Name}: only one {driver.Name} device is supported";
                 return false;
             }
 
@@ -87,9 +96,13 @@ public static class DeviceCatalog
         Drivers.Where(d => d.Statistics != null).SelectMany(d => d.Statistics!(services));
 
     private static DeviceDriver Driver<TOptions>(
-        string name, string description, Action<IServiceCollection, TOptions> add, Func<IServiceProvider, IEnumerable<string>>? statistics = null)
+        string name,
+        string description,
+        Action<IServiceCollection, TOptions> add,
+        Func<IServiceProvider, IEnumerable<string>>? statistics = null,
+        bool singleInstance = false)
         where TOptions : class, new() =>
-        new(name, description, typeof(TOptions), (s, o) => add(s, (TOptions)o), statistics);
+        new(name, description, typeof(TOptions), (s, o) => add(s, (TOptions)o), statistics, singleInstance);
 
     private static IEnumerable<string> NvmeStatistics(IServiceProvider services)
     {
