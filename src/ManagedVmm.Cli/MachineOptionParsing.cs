@@ -49,4 +49,66 @@ internal static class MachineOptionParsing
 
         return TryParseSize(text, out bytes);
     }
+
+    /// <summary>
+    /// Parses a virtual duration: a number with a unit <c>ns</c>, <c>us</c>, <c>ms</c>, <c>s</c>, <c>m</c> (minutes),
+    /// fractions allowed (<c>1.5s</c>); a bare number is seconds. Must be positive.
+    /// </summary>
+    public static bool TryParseDuration(string text, out long nanoseconds)
+    {
+        nanoseconds = 0;
+        text = text.Trim();
+        (string unit, long scale)[] units = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)];
+        long multiplier = 1_000_000_000;
+        foreach (var (unit, scale) in units)
+        {
+            if (text.EndsWith(unit, StringComparison.OrdinalIgnoreCase))
+            {
+                multiplier = scale;
+                text = text[..^unit.Length];
+                break;
+            }
+        }
+
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal value))
+        {
+            return false;
+        }
+
+        decimal ns = value * multiplier;
+        if (ns < 1 || ns > long.MaxValue)
+        {
+            return false;
+        }
+
+        nanoseconds = (long)ns;
+        return true;
+    }
+
+    /// <summary>Parses a count: digits with an optional decimal suffix <c>k</c> (10^3), <c>M</c> (10^6) or <c>G</c> (10^9). Must be positive.</summary>
+    public static bool TryParseCount(string text, out long count)
+    {
+        count = 0;
+        text = text.Trim();
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
+        long multiplier = char.ToUpperInvariant(text[^1]) switch
+        {
+            'K' => 1_000,
+            'M' => 1_000_000,
+            'G' => 1_000_000_000,
+            _ => 1,
+        };
+        string digits = multiplier == 1 ? text : text[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / multiplier)
+        {
+            return false;
+        }
+
+        count = n * multiplier;
+        return true;
+    }
 }

@@ -1,3 +1,5 @@
 using ManagedVmm.Cli;
 
-return CliApplication.Run(args, Console.Out, Console.Error);
+// The serial console writes raw bytes to stdout; everything else (messages, traces, --stats) goes to stderr.
+using var stdout = Console.OpenStandardOutput();
+return CliApplication.Run(args, Console.Out, Console.Error, stdout);

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using ManagedVmm.Core.Buses;
-using ManagedVmm.Machine;
 using ManagedVmm.Machine.Inspection;
 
 namespace ManagedVmm.Cli.Commands;
@@ -15,33 +13,36 @@ internal static class InspectCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var json = new Option<bool>("--json") { Description = "Print the listing as JSON" };
-        var memory = new Option<string>("-m", "--memory") { Description = "Guest RAM size (QEMU style: 512, 512M, 4G)", DefaultValueFactory = _ => "512M" };
+        var memory = DeviceArguments.Memory();
+        var devices = DeviceArguments.Devices();
         var command = new Command("inspect", "Build the machine and list its PCI functions and device state (lspci -vvv style)")
         {
             json,
             memory,
+            devices,
         };
         command.SetAction(parse =>
         {
-            string memoryText = parse.GetValue(memory)!;
-            if (!MachineOptionParsing.TryParseMemory(memoryText, out ulong memorySize))
+            var builder = DeviceArguments.TryCreateBuilder(parse.GetValue(memory)!, parse.GetValue(devices), out string? deviceError);
+            if (builder == null)
             {
-                error.WriteLine($"managedvmm: invalid memory size '{memoryText}' (examples: 512, 512M, 4G)");
+                error.WriteLine($"managedvmm: {deviceError}");
                 return CliApplication.UsageError;
             }
 
             try
             {
-                using var machine = DefaultMachine.CreateBuilder(memorySize).Build();
+                using var machine = builder.Build();
                 var capture = MachineInspector.Capture(machine);
                 output.Write(parse.GetValue(json)
                     ? capture.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + Environment.NewLine
                     : MachineInspector.RenderText(capture));
                 return 0;
             }
-            catch (Exception ex) when (ex is MachineConfigurationException or BusRangeConflictException)
+            catch (Exception ex)
             {
-                error.WriteLine($"managedvmm: {ex.Message}");
+                // Building the machine is all configuration (options, device files): a clear line, never a trace.
+                error.WriteLine($"managedvmm: {ex.Message.ReplaceLineEndings(" ")}");
                 return CliApplication.UsageError;
             }
         });

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using ManagedVmm.Cli.Devices;
+
+namespace ManagedVmm.Cli.Commands;
+
+/// <summary>The options <c>run</c> and <c>inspect</c> share: <c>-m</c> and <c>--device</c>.</summary>
+internal static class DeviceArguments
+{
+    public static Option<string> Memory() =>
+        new("-m", "--memory") { Description = "Guest RAM size (QEMU style: 512, 512M, 4G)", DefaultValueFactory = _ => "512M" };
+
+    public static Option<string[]> Devices() =>
+        new("--device")
+        {
+            Description = $"Add a device, QEMU style: DRIVER[,key=value...] (repeatable; drivers: {DeviceCatalog.Names}; e.g. nvme,size=64M,file=disk.img)",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+    /// <summary>Builds the machine from -m and --device, or returns a one-line error.</summary>
+    public static Machine.MachineBuilder? TryCreateBuilder(string memoryText, string[]? devices, out string? error)
+    {
+        if (!MachineOptionParsing.TryParseMemory(memoryText, out ulong memorySize))
+        {
+            error = $"invalid memory size '{memoryText}' (examples: 512, 512M, 4G)";
+            return null;
+        }
+
+        var builder = DefaultMachine.CreateBuilder(memorySize);
+        return DeviceCatalog.TryAddDevices(builder.Services, devices ?? [], out error) ? builder : null;
+    }
+}
