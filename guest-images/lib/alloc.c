@@ -88,7 +88,7 @@ void page_free(void *p, size_t npages)
     irq_restore(f);
 }
 
-/* Small objects: classes 16 << k for k = 0..7 (16 B .. 2 KiB). A 16-byte header records the class or page count. */
+/* Small objects: slots of 32 B .. 2 KiB including a 16-byte header (class or page count); larger: page runs. */
 #define NR_CLASSES 8
 struct obj_hdr {
     uint32_t magic;
@@ -106,7 +106,7 @@ void *kmalloc(size_t size)
     void *ret = NULL;
     for (uint32_t c = 0; c < NR_CLASSES; c++) {
         size_t csz = (size_t)16 << (c + 1); /* 32 .. 4096 with the header */
-        if (need > csz || csz > 2048 + 16) continue;
+        if (need > csz || csz > 2048) continue;
         if (!g_free_list[c]) {
             uint8_t *pg = page_alloc(1);
             if (!pg) break;
@@ -124,7 +124,7 @@ void *kmalloc(size_t size)
         ret = h + 1;
         break;
     }
-    if (!ret && need > 2048 + 16) {
+    if (!ret && need > 2048) {
         size_t np = (need + PAGE_SIZE - 1) / PAGE_SIZE;
         struct obj_hdr *h = page_alloc(np);
         if (h) {

@@ -429,7 +429,7 @@ int nvme_wait_completion(struct nvme_ctrl *c, uint64_t timeout_ns)
     uint64_t d = vtime_deadline(timeout_ns);
     /* Interrupt mode: interrupts (MSI-X, the flush-queue timer) are let in for the whole wait; the loop's
      * backward branch gives TCG-style emulators a point to deliver them. Polled mode reaps the CQ itself. */
-    if (!c->poll) irq_enable();
+    irq_enable(); /* polled mode too: the flush-queue timer must run */
     for (uint64_t i = 0; i < 4000000000ull; i++) {
         if (c->poll) nvme_process_cq(c);
         else cpu_relax();

@@ -283,7 +283,10 @@ int main(const struct boot_info *bi)
             return EXIT_NO_MEMORY;
         }
     }
-    if (!g_gen || !g_inflight || !g_lat) return EXIT_NO_MEMORY;
+    if (!g_gen || !g_inflight || !g_lat) {
+        printf("nvme-fio: out of memory for bookkeeping; FAIL\n");
+        return EXIT_NO_MEMORY;
+    }
 
     bool ok = true;
     uint64_t seq = 0;
