@@ -169,7 +169,8 @@ int nvme_init(struct nvme_ctrl *c, uint16_t bdf, struct device *dev, bool poll, 
     }
 
     /* MSI-X: vector 0 admin, vector 1 I/O. */
-    c->have_msix = msix_init(&c->msix, bdf) == 0;
+    /* Polled mode uses no interrupt at all (the admin queue is polled in both modes). */
+    c->have_msix = !poll && msix_init(&c->msix, bdf) == 0;
     if (c->have_msix) {
         irq_register(NVME_ADMIN_VECTOR, nvme_irq, c);
         irq_register(NVME_IO_VECTOR, nvme_irq, c);
@@ -177,7 +178,7 @@ int nvme_init(struct nvme_ctrl *c, uint16_t bdf, struct device *dev, bool poll, 
         if (c->msix.table_size > 1) msix_set_vector(&c->msix, 1, (uint32_t)msi_addr, msi_data(NVME_IO_VECTOR));
         msix_enable(&c->msix, true);
     } else if (!poll) {
-        printf("nvme: no MSI-X; using polled mode\n");
+        printf("nvme: no MSI-X capability; using polled mode\n");
         c->poll = true;
     }
 
