@@ -91,11 +91,15 @@ int32_t pci_find_device(uint16_t vendor, uint16_t device)
 
 /* --- Firmware BAR assignment ------------------------------------------------------------------------------ */
 
+/* Command registers as found, by devfn (bus 0 only), restored with the decode bits the assignment needs. */
+static uint16_t g_orig_cmd[256];
+
 static void size_visit(uint16_t bdf, void *c)
 {
     struct pci_assign_result *r = c;
     if ((pci_read8(bdf, PCI_HEADER_TYPE) & 0x7F) != 0) return; /* bridges: not on this platform */
     uint16_t cmd = pci_read16(bdf, PCI_COMMAND);
+    g_orig_cmd[bdf & 0xFF] = cmd;
     pci_write16(bdf, PCI_COMMAND, (uint16_t)(cmd & ~(PCI_CMD_IO | PCI_CMD_MEMORY))); /* no decode while sizing */
     for (int bar = 0; bar < 6; bar++) {
         uint16_t off = (uint16_t)(PCI_BAR0 + 4 * bar);
@@ -177,7 +181,11 @@ void pci_assign_bars(uint8_t bus, struct pci_assign_result *out)
                 if (f == 0) break;
                 continue;
             }
-            uint16_t cmd = pci_read16(b, PCI_COMMAND) | PCI_CMD_MASTER;
+            /* Functions without BARs (bridges, the LPC) keep their decode bits: they may decode legacy ranges. */
+            bool has_bars = false;
+            for (uint32_t i = 0; i < out->nr_bars; i++) has_bars |= out->bars[i].bdf == b;
+            uint16_t cmd = (uint16_t)(pci_read16(b, PCI_COMMAND) | PCI_CMD_MASTER);
+            if (!has_bars && (pci_read8(b, PCI_HEADER_TYPE) & 0x7F) == 0) cmd |= g_orig_cmd[b & 0xFF] & (PCI_CMD_IO | PCI_CMD_MEMORY);
             for (uint32_t i = 0; i < out->nr_bars; i++) {
                 if (out->bars[i].bdf != b || !out->bars[i].address) continue;
                 cmd |= out->bars[i].io ? PCI_CMD_IO : PCI_CMD_MEMORY;
