@@ -85,13 +85,15 @@ uint32_t apic_id(void) { return apic_read(APIC_ID) >> 24; }
 void apic_eoi(void) { apic_write(APIC_EOI, 0); }
 uint64_t apic_timer_hz(void) { return g_apic_hz; }
 
-void apic_init(void)
+void apic_init(bool legacy_pic)
 {
     /* A BIOS (SeaBIOS under QEMU) leaves the 8259 PICs routing the PIT's IRQ 0 to vector 8 through LINT0:
-     * mask both PICs and LINT0/LINT1 so only the local APIC timer and MSIs interrupt us. Harmless on ManagedVmm,
-     * which has no PIC (the port writes go nowhere). */
-    outb(0x21, 0xFF);
-    outb(0xA1, 0xFF);
+     * mask both PICs (only when legacy_pic: ManagedVmm has none, and its bus logs unclaimed ports) and LINT0/LINT1,
+     * so only the local APIC timer and MSIs interrupt us. */
+    if (legacy_pic) {
+        outb(0x21, 0xFF);
+        outb(0xA1, 0xFF);
+    }
     apic_write(0x350, LVT_MASKED);
     apic_write(0x360, LVT_MASKED);
     /* IA32_APIC_BASE MSR: leave as is (enabled at reset on both machines). Software-enable via SVR. */

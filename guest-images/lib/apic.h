@@ -19,7 +19,8 @@ void idt_init(void);
 int irq_register(uint8_t vector, irq_handler_t handler, void *ctx);
 uint64_t irq_count(uint8_t vector);
 
-void apic_init(void);
+/* legacy_pic: a BIOS may have left 8259 PICs routing IRQs through LINT0 (PVH boot under QEMU): mask them. */
+void apic_init(bool legacy_pic);
 uint32_t apic_id(void);
 void apic_eoi(void);
 uint64_t apic_timer_hz(void);

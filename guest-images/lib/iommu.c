@@ -168,6 +168,8 @@ phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain, uint64_t iova)
 #define IOVA_MAG_SIZE 127
 #define IOVA_DEPOT_MAX 16           /* magazines kept per size beyond loaded/prev */
 #define IOVA_SPACE_LIMIT (4ull << 30)
+#define PCI_HOLE_START 0xB0000000ull
+#define PCI_HOLE_END 0xFFFFFFFFull
 
 struct iova_magazine { uint32_t size; uint64_t pfns[IOVA_MAG_SIZE]; };
 struct iova_rcache {
@@ -448,6 +450,10 @@ int iommu_dma_init_domain(struct iommu_domain *domain, bool deferred_flush_cap,
     uint64_t granule = domain->pgsize_bitmap & -domain->pgsize_bitmap;
     int ret = init_iova_domain(&cookie->iovad, granule, domain->aperture_start, domain->aperture_end);
     if (ret) return ret;
+    /* iova_reserve_pci_windows: IOVAs that alias the PCI hole (ECAM, BARs, APIC/MSI, firmware) are never used.
+     * Without ACPI _CRS the hole is the platform's: 0xB0000000 up to 4 GiB. (It matters on QEMU too: hw/nvme
+     * refuses a DMA whose *IOVA* falls inside its own BAR0, with Data Transfer Error.) */
+    reserve_iova(&cookie->iovad, PCI_HOLE_START, PCI_HOLE_END);
     for (int i = 0; i < nr_resv; i++) {
         if (resv[i].type == IOMMU_RESV_SW_MSI) continue;
         reserve_iova(&cookie->iovad, resv[i].start, resv[i].start + resv[i].length - 1);

@@ -26,7 +26,7 @@ int platform_init(struct stack *s, const struct boot_info *bi)
     alloc_init(bi, 192u << 20);
     vtime_init(bi);
     idt_init();
-    apic_init();
+    apic_init(bi->tsc_hz == 0); /* tsc_hz 0: booted through PVH by a BIOS, not by ManagedVmm */
     pci_init(bi);
     acpi_viot_parse(bi, &s->viot);
     printf("platform: tsc %llu Hz (%s), apic timer %llu Hz, ECAM 0x%llx, heap [0x%llx-0x%llx), VIOT %s\n",
@@ -71,10 +71,10 @@ int stack_init_iommu(struct stack *s, uint16_t nvme_bdf)
                (unsigned long long)s->nvme_ep.resv[i].start,
                (unsigned long long)(s->nvme_ep.resv[i].start + s->nvme_ep.resv[i].length - 1),
                s->nvme_ep.resv[i].type == IOMMU_RESV_MSI ? "msi" : "reserved");
-    s->msi_addr = iommu_dma_compose_msi_address(&s->nvme_dev, msi_address(), s->hw_msi);
-    if (s->msi_addr != msi_address())
-        printf("viommu: software MSI: doorbell 0x%x mapped at IOVA 0x%llx\n", msi_address(),
-               (unsigned long long)s->msi_addr);
+    /* x86 Linux programs the physical doorbell and relies on the device bypassing its MSI RESV_MEM region
+     * (iommu_dma_compose_msi_msg is not used by the x86 vector domain); so do we. */
+    if (!s->hw_msi && !s->nvme_dev.dma_direct)
+        printf("viommu: warning: no MSI RESV_MEM region covers 0xfee00000; the NVMe's MSI-X writes may fault\n");
     return EXIT_PASS;
 }
 
