@@ -21,22 +21,30 @@ static void page_set(uint32_t i, bool used)
 
 void alloc_init(const struct boot_info *bi, uint64_t max_bytes)
 {
-    uint64_t start = ALIGN_UP((uint64_t)(uintptr_t)__image_end, 2u << 20); /* leave the image's tail alone */
-    uint64_t best_end = 0;
+    /* The largest RAM range below 4 GiB after the image (2 MiB aligned): a firmware's image is reported reserved
+     * in the map and splits the low RAM, so the first range is not necessarily the best. */
+    uint64_t floor = ALIGN_UP((uint64_t)(uintptr_t)__image_end, 2u << 20);
+    uint64_t best_start = 0, best_len = 0;
     if (boot_info_valid(bi) && bi->mmap) {
         const struct mmap_entry *map = (const struct mmap_entry *)(uintptr_t)bi->mmap;
         for (uint32_t i = 0; i < bi->mmap_count && i < 256; i++) {
             if (map[i].type != MMAP_TYPE_RAM) continue;
-            uint64_t b = map[i].base, e = map[i].base + map[i].length;
-            if (b <= start && e > start + (1u << 20) && e <= (4ull << 30)) best_end = e;
+            uint64_t b = ALIGN_UP(MAX(map[i].base, floor), PAGE_SIZE);
+            uint64_t e = MIN(map[i].base + map[i].length, 4ull << 30);
+            if (e > b && e - b > best_len) {
+                best_start = b;
+                best_len = e - b;
+            }
         }
     }
-    if (!best_end) best_end = start + (32u << 20); /* no usable map: assume 32 MiB after the image */
-    uint64_t len = best_end - start;
-    if (len > max_bytes) len = max_bytes;
-    if (len > (uint64_t)HEAP_MAX_PAGES * PAGE_SIZE) len = (uint64_t)HEAP_MAX_PAGES * PAGE_SIZE;
-    g_heap_base = start;
-    g_heap_pages = (uint32_t)(len / PAGE_SIZE);
+    if (!best_len) { /* no usable map: assume 32 MiB after the image */
+        best_start = floor;
+        best_len = 32u << 20;
+    }
+    if (best_len > max_bytes) best_len = max_bytes;
+    if (best_len > (uint64_t)HEAP_MAX_PAGES * PAGE_SIZE) best_len = (uint64_t)HEAP_MAX_PAGES * PAGE_SIZE;
+    g_heap_base = best_start;
+    g_heap_pages = (uint32_t)(best_len / PAGE_SIZE);
     g_free_pages = g_heap_pages;
     g_next_fit = 0;
     memset(g_bitmap, 0, sizeof g_bitmap);
