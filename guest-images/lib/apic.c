@@ -104,7 +104,7 @@ void apic_init(bool legacy_pic)
     apic_write(APIC_TIMER_INIT, 0xFFFFFFFFu);
     uint64_t t0 = rdtsc();
     uint64_t span = vtime_ns_to_ticks(1000000);
-    while (rdtsc() - t0 < span) {
+    for (uint32_t i = 0; i < 100000000u && rdtsc() - t0 < span; i++) { /* bounded even if the TSC stood still */
     }
     uint32_t cur = apic_read(APIC_TIMER_CUR);
     uint64_t t1 = rdtsc();

@@ -97,6 +97,7 @@ int iommu_map_nosync(struct iommu_domain *domain, uint64_t iova, phys_addr_t pad
         size_t pgsize = iommu_pgsize(domain, iova, paddr, size - done, &count);
         if (!pgsize) { ret = -EINVAL; break; }
         ret = domain->ops->map_pages(domain, iova, paddr, pgsize, count, prot, &mapped);
+        if (!ret && !mapped) ret = -EINVAL; /* no progress: never loop forever */
         if (ret) break;
         iova += mapped;
         paddr += mapped;

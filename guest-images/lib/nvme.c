@@ -431,7 +431,7 @@ int nvme_wait_completion(struct nvme_ctrl *c, uint64_t timeout_ns)
     /* Interrupt mode: interrupts (MSI-X, the flush-queue timer) are let in for the whole wait; the loop's
      * backward branch gives TCG-style emulators a point to deliver them. Polled mode reaps the CQ itself. */
     irq_enable(); /* polled mode too: the flush-queue timer must run */
-    for (uint64_t i = 0; i < 4000000000ull; i++) {
+    for (uint64_t i = 0; i < 1000000000ull; i++) {
         if (c->poll) nvme_process_cq(c);
         else cpu_relax();
         if (*completed != before || vtime_expired(d)) break;
@@ -455,6 +455,7 @@ void nvme_shutdown(struct nvme_ctrl *c)
     uint32_t cc = nvme_readl(c, NVME_REG_CC);
     nvme_writel(c, NVME_REG_CC, (cc & ~(3u << 14)) | (1u << 14));
     uint64_t d = vtime_deadline(1000000000ull);
-    while (((nvme_readl(c, NVME_REG_CSTS) >> 2) & 3) != 2 && !vtime_expired(d)) cpu_relax();
+    for (uint32_t i = 0; i < 10000000u && ((nvme_readl(c, NVME_REG_CSTS) >> 2) & 3) != 2 && !vtime_expired(d); i++)
+        cpu_relax();
     if (c->have_msix) msix_enable(&c->msix, false);
 }

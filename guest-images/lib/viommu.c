@@ -58,12 +58,13 @@ static int __viommu_sync_req(struct viommu_dev *viommu)
     viommu->stats.kicks += vq->notifies - notifies;
     if (viommu->broken) return -EIO;
     uint64_t deadline = vtime_deadline(VIOMMU_SYNC_TIMEOUT_NS);
+    uint64_t spins = 0;
     while (viommu->requests.next != &viommu->requests) {
         uint32_t len = 0;
         struct viommu_request *req = virtqueue_get_buf(vq, &len);
         if (!req) {
             viommu->stats.polls++;
-            if (vtime_expired(deadline)) {
+            if (vtime_expired(deadline) || ++spins > VIOMMU_SYNC_MAX_POLLS) {
                 printf("viommu: device did not complete %u request(s) within %llu ms; giving up\n",
                        viommu->nr_inflight, (unsigned long long)(VIOMMU_SYNC_TIMEOUT_NS / 1000000));
                 viommu->broken = true;

@@ -64,6 +64,7 @@
 #define MSI_IOVA_LENGTH 0x100000ull
 #define VIOMMU_EVENT_VECTOR 0x41
 #define VIOMMU_SYNC_TIMEOUT_NS 2000000000ull /* 2 s of virtual time per sync */
+#define VIOMMU_SYNC_MAX_POLLS 1000000000ull  /* and an iteration bound, should the TSC not advance */
 
 /* Wire formats (all little-endian; x86 is too). */
 struct virtio_iommu_req_head { uint8_t type; uint8_t reserved[3]; };

@@ -77,7 +77,7 @@ static bool wait_for_fault(uint64_t faults_before)
 {
     struct viommu_dev *v = &g_st.viommu;
     uint64_t d = vtime_deadline(500000000ull);
-    while (v->stats.faults == faults_before && !vtime_expired(d)) {
+    for (int n = 0; n < 100000 && v->stats.faults == faults_before && !vtime_expired(d); n++) {
         irq_enable();
         for (int i = 0; i < 1000; i++) cpu_relax();
         irq_disable();
