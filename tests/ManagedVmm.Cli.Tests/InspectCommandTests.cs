@@ -108,9 +108,9 @@ public sealed class InspectCommandTests
     [Test]
     public void RunStats_ReportBothDefaultDevices()
     {
-        var (exit, _, error) = CliRunner.Run("run", "--stats");
-        Assert.That(exit, Is.EqualTo(1), "hello exits through debug exit 0");
-        Assert.That(error, Does.Contain("virtio-iommu 00:01.0: requests 0"));
-        Assert.That(error, Does.Contain("nvme 00:02.0: commands 0"));
+        var (exit, _, error) = CliRunner.Run("run", "--stats", "--append", "fio.ios=32");
+        Assert.That(exit, Is.EqualTo(1), "nvme-fio exits through debug exit 0");
+        Assert.That(error, Does.Match(@"virtio-iommu 00:01\.0: requests \d+ \(attach 1,"));
+        Assert.That(error, Does.Match(@"nvme 00:02\.0: commands \d+ \(errors 0\)"));
     }
 }

@@ -9,15 +9,29 @@ public sealed class RunCommandTests
     private static string Image(string relative) => Path.Combine(CliRunner.RepositoryRoot(), "guest-images", relative);
 
     [Test]
-    public void Run_WithNoImage_BootsTheBuiltInHelloImage()
+    public void Run_WithNoImage_BootsTheBuiltInFirmwareThenNvmeFio_ThroughTheIommu()
     {
-        var (exit, output, error) = CliRunner.Run("run", "--append", "x=1");
+        var (exit, output, error) = CliRunner.Run("run", "--append", "fio.ios=64 fio.verify=1 fio.rw=randrw");
+
+        Assert.That(exit, Is.EqualTo(1), error);
+        Assert.That(output, Does.StartWith("ManagedVmm firmware"));
+        Assert.That(output, Does.Contain("00:01.0 1af4:1057").And.Contain("00:02.0 1b36:0010"), "the firmware's PCI inventory");
+        Assert.That(output, Does.Contain("cmdline: \"fio.ios=64 fio.verify=1 fio.rw=randrw\""));
+        Assert.That(output, Does.Contain("type DMA-FQ (lazy)"));
+        Assert.That(output, Does.Contain("0 mismatches"));
+        Assert.That(output, Does.EndWith("nvme-fio: PASS\n"));
+        Assert.That(error, Is.Empty);
+    }
+
+    [Test]
+    public void Run_NoFirmware_StartsThePayloadDirectly()
+    {
+        var (exit, output, error) = CliRunner.Run("run", Image("hello/hello.elf"), "--no-firmware", "--append", "x=1");
 
         Assert.That(exit, Is.EqualTo(1), error);
         Assert.That(output, Does.StartWith("ManagedVmm hello guest\n"));
         Assert.That(output, Does.Contain("cmdline: \"x=1\""));
         Assert.That(output, Does.EndWith("hello: done\n"));
-        Assert.That(error, Is.Empty);
     }
 
     [Test]
@@ -180,13 +194,13 @@ public sealed class RunCommandTests
     }
 
     [Test]
-    public void RunHelp_SaysTheDefaultIsNoFirmware()
+    public void RunHelp_DescribesTheFirmwareChoice()
     {
         var (exit, output, _) = CliRunner.Run("run", "--help");
 
         Assert.That(exit, Is.Zero);
         Assert.That(output, Does.Contain("--no-firmware"));
-        Assert.That(output, Does.Contain("default while no firmware image exists"));
+        Assert.That(output, Does.Contain("built-in firmware"));
         Assert.That(output, Does.Contain("--max-time"));
     }
 }

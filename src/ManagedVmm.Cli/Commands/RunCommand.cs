@@ -22,10 +22,15 @@ namespace ManagedVmm.Cli.Commands;
 /// </summary>
 internal static class RunCommand
 {
-    /// <summary>The image run when none is named (guest-images/hello/hello.elf, embedded at build time).</summary>
+    /// <summary>The image run when none is named (guest-images/nvme-fio/nvme-fio.elf, embedded at build time).</summary>
     public const string DefaultImageResource = "ManagedVmm.Cli.DefaultImage.elf";
 
-    public const string DefaultImageName = "hello.elf (built in)";
+    public const string DefaultImageName = "nvme-fio.elf (built in)";
+
+    /// <summary>The firmware started first unless --firmware or --no-firmware says otherwise (firmware/firmware.elf).</summary>
+    public const string DefaultFirmwareResource = "ManagedVmm.Cli.DefaultFirmware.elf";
+
+    public const string DefaultFirmwareName = "firmware.elf (built in)";
 
     /// <summary>A host failure while the guest runs (a bug in the emulator, not the guest): EX_SOFTWARE.</summary>
     public const int InternalError = 70;
@@ -41,11 +46,11 @@ internal static class RunCommand
         var devices = DeviceArguments.Devices();
         var noDefaults = DeviceArguments.NoDefaults();
         var append = new Option<string?>("--append") { Description = "The guest's command line (boot-info cmdline)" };
-        var firmware = new Option<string?>("--firmware") { Description = "Start this firmware ELF first; it finds the payload through the boot-info block" };
+        var firmware = new Option<string?>("--firmware") { Description = $"Start this firmware ELF first instead of the built-in {DefaultFirmwareName}; it finds the payload through the boot-info block" };
         var noFirmware = new Option<bool>("--no-firmware")
         {
-            Description = "Start the payload directly; the VMM assigns BARs and enables decoding and bus mastering. " +
-                "This is the default while no firmware image exists",
+            Description = "Start the payload directly; the VMM assigns BARs and enables decoding and bus mastering " +
+                "(default: the built-in firmware enumerates PCI, assigns BARs and starts the payload)",
         };
         var maxTime = new Option<string?>("--max-time") { Description = "Stop after this much virtual time (e.g. 10s, 500ms, 20us); status 122" };
         var maxInstructions = new Option<string?>("--max-instructions") { Description = "Stop after this many retired instructions (e.g. 1000000, 50M); status 120" };
@@ -159,7 +164,8 @@ internal static class RunCommand
                     var request = new BootRequest(payload)
                     {
                         CommandLine = parse.GetValue(append),
-                        Firmware = firmwarePath == null ? null : BootImageSource.FromFile(firmwarePath),
+                        Firmware = firmwarePath != null ? BootImageSource.FromFile(firmwarePath)
+                            : parse.GetValue(noFirmware) ? null : BuiltIn(DefaultFirmwareResource, DefaultFirmwareName),
                     };
                     machine = builder.Build();
                     runner = new MachineRunner(machine);
@@ -216,14 +222,16 @@ internal static class RunCommand
         return command;
     }
 
-    /// <summary>The built-in default image (guest-images/hello/hello.elf).</summary>
-    public static BootImageSource DefaultImage()
+    /// <summary>The built-in default image (guest-images/nvme-fio/nvme-fio.elf).</summary>
+    public static BootImageSource DefaultImage() => BuiltIn(DefaultImageResource, DefaultImageName);
+
+    private static BootImageSource BuiltIn(string resource, string name)
     {
-        using var stream = typeof(RunCommand).Assembly.GetManifestResourceStream(DefaultImageResource)
-            ?? throw new MachineConfigurationException("the built-in default image is missing from this build");
+        using var stream = typeof(RunCommand).Assembly.GetManifestResourceStream(resource)
+            ?? throw new MachineConfigurationException($"the built-in {name} is missing from this build");
         using var ms = new MemoryStream();
         stream.CopyTo(ms);
-        return new BootImageSource(DefaultImageName, ms.ToArray());
+        return new BootImageSource(name, ms.ToArray());
     }
 
     /// <summary>The state after a run, for --dump-state: the run's result, the machine as inspect sees it, the vCPU.</summary>
