@@ -104,7 +104,7 @@ public sealed class VirtioIommuOptions
     public List<ushort> ExcludedEndpoints { get; set; } = [];
 
     /// <summary>PCI device number for the virtio-iommu function, or null for the next free slot.</summary>
-    public int? PreferredDevice { get; set; }
+    public int? Slot { get; set; }
 
     /// <summary>The effective <c>page_size_mask</c>.</summary>
     public ulong EffectivePageSizeMask =>
@@ -213,9 +213,9 @@ public sealed class VirtioIommuOptions
             }
         }
 
-        if (PreferredDevice is { } d && (d < 0 || d > 31))
+        if (Slot is { } d && (d < 0 || d > 31))
         {
-            errors.Add($"PreferredDevice: {d} is not a PCI device number (0-31)");
+            errors.Add($"Slot: {d} is not a PCI device number (0-31)");
         }
 
         return errors;

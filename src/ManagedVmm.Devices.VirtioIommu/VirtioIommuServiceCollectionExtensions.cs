@@ -11,14 +11,14 @@ public static class VirtioIommuServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the virtio-iommu-pci function: <see cref="VirtioIommuOptions"/> (validated on start), the engine, the
-    /// virtio device, the PCI function (at <see cref="VirtioIommuOptions.PreferredDevice"/> or the next free slot),
+    /// virtio device, the PCI function (at <see cref="VirtioIommuOptions.Slot"/> or the next free slot),
     /// and that function as the <see cref="IDmaTranslator"/> every other PCI function's DMA goes through.
     /// </summary>
     public static IServiceCollection AddVirtioIommu(this IServiceCollection services, Action<VirtioIommuOptions>? configure = null)
     {
         services.AddVirtioIommuEngine(configure);
         services.AddVirtioPciDevice<VirtioIommuDevice, VirtioIommuPciFunction>()
-            .Configure<IOptions<VirtioIommuOptions>>((pci, o) => pci.PreferredDevice = o.Value.PreferredDevice);
+            .Configure<IOptions<VirtioIommuOptions>>((pci, o) => pci.PreferredDevice = o.Value.Slot);
         services.AddSingleton<IDmaTranslator>(sp => sp.GetRequiredService<VirtioIommuPciFunction>());
         return services;
     }

@@ -60,4 +60,48 @@ public sealed class InspectCommandTests
         Assert.That(exit, Is.Not.Zero);
         Assert.That(error, Does.Contain("--no-such-option"));
     }
+
+    [Test]
+    public void Inspect_DefaultMachine_HasVirtioIommuAndNvme_WithDecodedState()
+    {
+        var (exit, output, _) = CliRunner.Run("inspect", "--json");
+        Assert.That(exit, Is.Zero);
+        var pci = JsonNode.Parse(output)!["pci"]!.AsArray();
+        var iommu = pci.Single(f => (string)f!["deviceId"]! == "1057")!;
+        Assert.That((string)iommu["classCode"]!, Is.EqualTo("088000"));
+        Assert.That((string)iommu["device"]!["iommu"]!["Config"]!["Bypass"]!.ToJsonString(), Is.EqualTo("1"));
+        var nvme = pci.Single(f => (string)f!["classCode"]! == "010802")!;
+        Assert.That(nvme["device"], Is.Not.Null, "the NVMe controller reports its registers and queues");
+    }
+
+    [Test]
+    public void Inspect_NoDefaults_IsTheBareMachine()
+    {
+        var (exit, output, _) = CliRunner.Run("inspect", "--json", "--no-defaults");
+        Assert.That(exit, Is.Zero);
+        Assert.That(JsonNode.Parse(output)!["pci"]!.AsArray().Select(f => (string)f!["name"]!), Is.EqualTo(new[] { "host-bridge" }));
+    }
+
+    [Test]
+    public void Inspect_VirtioIommuOptions_ComeFromTheDeviceSpec()
+    {
+        var (exit, output, error) = CliRunner.Run("inspect", "--json", "--device", "virtio-iommu-pci,granule=1,boot-bypass=off,slot=5");
+        Assert.That(exit, Is.Zero, error);
+        var iommu = JsonNode.Parse(output)!["pci"]!.AsArray().Single(f => (string)f!["deviceId"]! == "1057")!;
+        Assert.That((string)iommu["bdf"]!, Is.EqualTo("00:05.0"));
+        var config = iommu["device"]!["iommu"]!["Config"]!;
+        Assert.That(((JsonNode)config["Granule"]!).ToJsonString(), Is.EqualTo("1"));
+        Assert.That(((JsonNode)config["Bypass"]!).ToJsonString(), Is.EqualTo("0"));
+    }
+
+    [TestCase("virtio-iommu-pci,granule=3", "granule")]
+    [TestCase("virtio-iommu-pci,wibble=1", "unknown property")]
+    [TestCase("virtio-iommu-pci,queue-size=7", "queue")]
+    public void Inspect_BadVirtioIommuOptions_AreOneLineUsageErrors(string spec, string expected)
+    {
+        var (exit, _, error) = CliRunner.Run("inspect", "--device", spec);
+        Assert.That(exit, Is.EqualTo(CliApplication.UsageError));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), error);
+        Assert.That(error, Does.Contain(expected).IgnoreCase);
+    }
 }

@@ -41,7 +41,7 @@ internal sealed class HardwarePathRig : IDisposable
     public HardwarePathRig()
     {
         Machine = MachineHarness.Create(s => s
-            .AddVirtioIommu(o => o.PreferredDevice = IommuSlot)
+            .AddVirtioIommu(o => o.Slot = IommuSlot)
             .AddNvme(o =>
             {
                 o.Size = 1 << 20;

@@ -17,8 +17,17 @@ internal static class DeviceArguments
             AllowMultipleArgumentsPerToken = false,
         };
 
-    /// <summary>Builds the machine from -m and --device, or returns a one-line error.</summary>
-    public static Machine.MachineBuilder? TryCreateBuilder(string memoryText, string[]? devices, out string? error)
+    public static Option<bool> NoDefaults() =>
+        new("--no-defaults")
+        {
+            Description = $"Without --device, build the bare machine (host bridge only) instead of the default devices ({string.Join(", ", DefaultMachine.DefaultDevices)})",
+        };
+
+    /// <summary>
+    /// Builds the machine from -m and --device, or returns a one-line error. With no --device the machine gets the
+    /// default devices, unless <paramref name="noDefaults"/> asks for the bare machine.
+    /// </summary>
+    public static Machine.MachineBuilder? TryCreateBuilder(string memoryText, string[]? devices, bool noDefaults, out string? error)
     {
         if (!MachineOptionParsing.TryParseMemory(memoryText, out ulong memorySize))
         {
@@ -27,6 +36,7 @@ internal static class DeviceArguments
         }
 
         var builder = DefaultMachine.CreateBuilder(memorySize);
-        return DeviceCatalog.TryAddDevices(builder.Services, devices ?? [], out error) ? builder : null;
+        IEnumerable<string> specs = devices is { Length: > 0 } ? devices : noDefaults ? [] : DefaultMachine.DefaultDevices;
+        return DeviceCatalog.TryAddDevices(builder.Services, specs, out error) ? builder : null;
     }
 }

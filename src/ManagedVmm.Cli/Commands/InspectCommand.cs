@@ -15,15 +15,17 @@ internal static class InspectCommand
         var json = new Option<bool>("--json") { Description = "Print the listing as JSON" };
         var memory = DeviceArguments.Memory();
         var devices = DeviceArguments.Devices();
+        var noDefaults = DeviceArguments.NoDefaults();
         var command = new Command("inspect", "Build the machine and list its PCI functions and device state (lspci -vvv style)")
         {
             json,
             memory,
             devices,
+            noDefaults,
         };
         command.SetAction(parse =>
         {
-            var builder = DeviceArguments.TryCreateBuilder(parse.GetValue(memory)!, parse.GetValue(devices), out string? deviceError);
+            var builder = DeviceArguments.TryCreateBuilder(parse.GetValue(memory)!, parse.GetValue(devices), parse.GetValue(noDefaults), out string? deviceError);
             if (builder == null)
             {
                 error.WriteLine($"managedvmm: {deviceError}");

@@ -39,6 +39,7 @@ internal static class RunCommand
         };
         var memory = DeviceArguments.Memory();
         var devices = DeviceArguments.Devices();
+        var noDefaults = DeviceArguments.NoDefaults();
         var append = new Option<string?>("--append") { Description = "The guest's command line (boot-info cmdline)" };
         var firmware = new Option<string?>("--firmware") { Description = "Start this firmware ELF first; it finds the payload through the boot-info block" };
         var noFirmware = new Option<bool>("--no-firmware")
@@ -56,7 +57,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Boot an ELF image on the machine and run it; the exit status is the guest's (see docs/run.md)")
         {
-            image, memory, devices, append, firmware, noFirmware, maxTime, maxInstructions, trace, stats, dumpState, nsPerInstruction, tscHz,
+            image, memory, devices, noDefaults, append, firmware, noFirmware, maxTime, maxInstructions, trace, stats, dumpState, nsPerInstruction, tscHz,
         };
 
         command.SetAction(parse =>
@@ -128,7 +129,7 @@ internal static class RunCommand
                 return Fail("--firmware and --no-firmware exclude each other");
             }
 
-            var builder = DeviceArguments.TryCreateBuilder(parse.GetValue(memory)!, parse.GetValue(devices), out string? deviceError);
+            var builder = DeviceArguments.TryCreateBuilder(parse.GetValue(memory)!, parse.GetValue(devices), parse.GetValue(noDefaults), out string? deviceError);
             if (builder == null)
             {
                 return Fail(deviceError!);

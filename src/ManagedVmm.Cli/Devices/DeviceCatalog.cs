@@ -1,4 +1,5 @@
 using ManagedVmm.Devices.Nvme;
+using ManagedVmm.Devices.VirtioIommu;
 using ManagedVmm.Pci;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -35,8 +36,12 @@ public static class DeviceCatalog
             NvmeStatistics,
             singleInstance: true), // the plugin registers one unnamed NvmeOptions: a second controller is not possible yet
 
-        // virtio-iommu-pci: added here (Driver<VirtioIommuOptions>("virtio-iommu-pci", ..., (s, o) => s.AddVirtioIommu(o)))
-        // once the virtio-iommu PCI registration lands on main.
+        Driver<VirtioIommuOptions>(
+            "virtio-iommu-pci",
+            "virtio-iommu on PCI (1af4:1057), e.g. virtio-iommu-pci,granule=4k,boot-bypass=off",
+            (s, o) => s.AddVirtioIommu(target => OptionsBinder.CopyProperties(o, target)),
+            VirtioIommuStatistics,
+            singleInstance: true), // one IOMMU translates every other function on bus 0
     ];
 
     public static DeviceDriver? Find(string name) =>
@@ -112,6 +117,14 @@ public static class DeviceCatalog
             yield return $"nvme {nvme.Address}: commands {s.CommandsTotal} (errors {s.Errors}), bytes read {s.BytesRead} written {s.BytesWritten}, " +
                 $"doorbells {s.Doorbells}, completions {s.CompletionsPosted}, interrupts {s.Interrupts}, DMA faults {s.DataDmaFaults + s.FatalDmaFaults}, " +
                 $"peak outstanding {s.PeakOutstanding}";
+        }
+    }
+
+    private static IEnumerable<string> VirtioIommuStatistics(IServiceProvider services)
+    {
+        foreach (var iommu in services.GetServices<PciFunction>().OfType<VirtioIommuPciFunction>().Distinct())
+        {
+            yield return $"virtio-iommu {iommu.Address}: {iommu.CaptureState()["statistics"]?.ToJsonString()}";
         }
     }
 }

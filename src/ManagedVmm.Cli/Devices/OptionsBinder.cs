@@ -39,6 +39,21 @@ public static class OptionsBinder
         return true;
     }
 
+    /// <summary>
+    /// Copies every public read/write property of <paramref name="source"/> onto <paramref name="target"/> (same
+    /// type): how options bound from the command line reach a plugin whose <c>AddXxx</c> takes a configure action.
+    /// </summary>
+    public static void CopyProperties(object source, object target)
+    {
+        foreach (var p in source.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (p.CanRead && p.CanWrite && p.SetMethod!.IsPublic && p.GetIndexParameters().Length == 0)
+            {
+                p.SetValue(target, p.GetValue(source));
+            }
+        }
+    }
+
     /// <summary>The kebab-case name users type: <c>PageSizeMask</c> → <c>page-size-mask</c>.</summary>
     public static string Kebab(string name)
     {
