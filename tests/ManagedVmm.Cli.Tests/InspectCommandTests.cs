@@ -104,4 +104,13 @@ public sealed class InspectCommandTests
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), error);
         Assert.That(error, Does.Contain(expected).IgnoreCase);
     }
+
+    [Test]
+    public void RunStats_ReportBothDefaultDevices()
+    {
+        var (exit, _, error) = CliRunner.Run("run", "--stats");
+        Assert.That(exit, Is.EqualTo(1), "hello exits through debug exit 0");
+        Assert.That(error, Does.Contain("virtio-iommu 00:01.0: requests 0"));
+        Assert.That(error, Does.Contain("nvme 00:02.0: commands 0"));
+    }
 }

@@ -124,7 +124,12 @@ public static class DeviceCatalog
     {
         foreach (var iommu in services.GetServices<PciFunction>().OfType<VirtioIommuPciFunction>().Distinct())
         {
-            yield return $"virtio-iommu {iommu.Address}: {iommu.CaptureState()["statistics"]?.ToJsonString()}";
+            var st = iommu.CaptureState()["iommu"]?["Statistics"];
+            var byType = st?["RequestsByType"];
+            yield return $"virtio-iommu {iommu.Address}: requests {st?["Requests"]} (attach {byType?["Attach"]}, detach {byType?["Detach"]}, " +
+                $"map {byType?["Map"]}, unmap {byType?["Unmap"]}, probe {byType?["Probe"]}), kicks {st?["Kicks"]}, " +
+                $"translations {st?["Translations"]} (bypass {st?["BypassTranslations"]}), faults {st?["Faults"]}, " +
+                $"live mappings {st?["LiveMappings"]} (peak {st?["PeakMappings"]})";
         }
     }
 }
