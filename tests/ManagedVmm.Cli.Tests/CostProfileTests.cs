@@ -3,6 +3,7 @@ using ManagedVmm.Core;
 using ManagedVmm.Core.Interrupts;
 using ManagedVmm.Devices.Nvme;
 using ManagedVmm.Devices.VirtioIommu;
+using ManagedVmm.Machine.Running;
 using ManagedVmm.Testing;
 
 namespace ManagedVmm.Cli.Tests;
@@ -83,5 +84,29 @@ public sealed class CostProfileTests
         var seed = new NvmeOptions();
         CostProfile.Seed.ApplyTo(seed);
         Assert.That((zero.Latency.ZeroLatency, seed.Latency.ReadNs), Is.EqualTo((true, new NvmeLatencyOptions().ReadNs)));
+    }
+}
+
+/// <summary>
+/// Determinism of one bench configuration on the whole machine (vCPU, virtio-iommu, NVMe, seed costs). Until
+/// nvme-fio exists the guest is <c>compute</c> (it prints a virtual-time tick count): the same configuration run
+/// twice must retire the same instructions, end at the same virtual time and print the same bytes.
+/// </summary>
+public sealed class BenchDeterminismTests
+{
+    [Test]
+    public void SameConfigurationTwice_OnTheWholeMachine_IdenticalVirtualTime()
+    {
+        string image = Path.Combine(CliRunner.RepositoryRoot(), "guest-images", "compute", "compute.elf");
+        var runner = new MachineConfigurationRunner("compute.elf", File.ReadAllBytes(image), 64UL << 20);
+        var config = BenchMatrix.Select(["lazy-single"], ["randread-qd32"], CostProfile.Seed, 10, out _)[0] with { Ios = 10 };
+        var compute = config with { Workload = config.Workload with { Switches = "iterations=20000" } };
+
+        var (a, serialA) = runner.RunGuest(compute);
+        var (b, serialB) = runner.RunGuest(compute);
+
+        Assert.That(a.ExitStatus, Is.EqualTo(1), serialA);
+        Assert.That((b.InstructionsRetired, b.VirtualTimeNs, serialB), Is.EqualTo((a.InstructionsRetired, a.VirtualTimeNs, serialA)));
+        Assert.That(a.VirtualTimeNs, Is.GreaterThan(0));
     }
 }

@@ -36,32 +36,14 @@ public sealed class MachineConfigurationRunner : IConfigurationRunner
         var wall = Stopwatch.StartNew();
         try
         {
-            var builder = DefaultMachine.CreateBuilder(_memorySize);
-            var devices = c.Variant.HasIommu ? new[] { "virtio-iommu-pci", "nvme,size=64M" } : ["nvme,size=64M"];
-            if (!DeviceCatalog.TryAddDevices(builder.Services, devices, out string? error))
-            {
-                return BenchResult.Failed(c, error ?? "devices");
-            }
-
-            builder.Services.PostConfigure<NvmeOptions>(c.Profile.ApplyTo);
-            c.Profile.ApplyTo(builder.Services);
-            var console = new BufferConsoleSink();
-            builder.AddPlatform(o =>
-            {
-                o.Console = console;
-                o.InstructionTimePs = c.Profile.InstructionTimePs;
-            });
-            using var machine = builder.Build();
-            var runner = new MachineRunner(machine);
-            runner.Boot(new BootRequest(new BootImageSource(_imageName, _image)) { CommandLine = c.CommandLine });
-            var result = runner.Run(new MachineRunLimits(MaxVirtualTimeNs));
+            var (result, serial) = RunGuest(c);
             wall.Stop();
             if (result.Reason != VmStopReason.DebugExit || result.ExitStatus != 1)
             {
                 return BenchResult.Failed(c, $"guest stopped: {result.Describe()} (status {result.ExitStatus})", wall.Elapsed.TotalSeconds);
             }
 
-            return FioResultParser.TryParse(console.Text, out var values, out string? parseError)
+            return FioResultParser.TryParse(serial, out var values, out string? parseError)
                 ? FioResultParser.ToResult(c, values, result.InstructionsRetired, wall.Elapsed.TotalSeconds)
                 : BenchResult.Failed(c, parseError!, wall.Elapsed.TotalSeconds);
         }
@@ -69,5 +51,33 @@ public sealed class MachineConfigurationRunner : IConfigurationRunner
         {
             return BenchResult.Failed(c, e.Message.Split('\n')[0], wall.Elapsed.TotalSeconds);
         }
+    }
+
+    /// <summary>
+    /// Builds the configuration's machine, boots the image with its command line and runs it to the end: the run's
+    /// result and the serial output. Configuration errors throw (<see cref="Run"/> turns them into a failed result).
+    /// </summary>
+    public (MachineRunResult Result, string Serial) RunGuest(BenchConfiguration c)
+    {
+        var builder = DefaultMachine.CreateBuilder(_memorySize);
+        string[] devices = c.Variant.HasIommu ? ["virtio-iommu-pci", "nvme,size=64M"] : ["nvme,size=64M"];
+        if (!DeviceCatalog.TryAddDevices(builder.Services, devices, out string? error))
+        {
+            throw new InvalidOperationException(error);
+        }
+
+        builder.Services.PostConfigure<NvmeOptions>(c.Profile.ApplyTo);
+        c.Profile.ApplyTo(builder.Services);
+        var console = new BufferConsoleSink();
+        builder.AddPlatform(o =>
+        {
+            o.Console = console;
+            o.InstructionTimePs = c.Profile.InstructionTimePs;
+        });
+        using var machine = builder.Build();
+        var runner = new MachineRunner(machine);
+        runner.Boot(new BootRequest(new BootImageSource(_imageName, _image)) { CommandLine = c.CommandLine });
+        var result = runner.Run(new MachineRunLimits(MaxVirtualTimeNs));
+        return (result, console.Text);
     }
 }
