@@ -20,7 +20,9 @@ public sealed class BenchTests
             Interlocked.Increment(ref Runs);
             int v = BenchMatrix.Variants.ToList().FindIndex(x => x.Name == c.Variant.Name);
             double iops = 10_000 * (1 + (0.1 * v));
-            string serial = $"boot\nfio: ios={c.Ios} iops={iops} bw_mibs={iops * 4 / 1024} lat_mean_us=50.5 lat_p50_us=48 lat_p99_us=90 lat_max_us=120 maps={c.Ios * 2} unmaps={c.Ios} kicks={c.Ios * 3} time_ns={c.Ios * 100_000L}\n";
+            string serial = $"boot\nfio: randread bs=4096 iodepth=32: {c.Ios} I/Os in {c.Ios * 100} us (virtual)\nfio: IOPS {iops}, bandwidth {iops * 4} KiB/s\n"
+                + $"fio: latency ns: mean 50500 p50 48000 p99 90000 max 120000 ({c.Ios} samples)\n"
+                + $"viommu: requests MAP {c.Ios * 2} UNMAP {c.Ios} ATTACH 1 DETACH 0 PROBE 1; syncs 5 kicks {c.Ios * 3} drains 0 errors 0 faults 0\nnvme-fio: PASS\n";
             Assert.That(FioResultParser.TryParse(serial, out var values, out _), Is.True);
             return FioResultParser.ToResult(c, values, instructions: 1_000_000, wallSeconds: 0.5);
         }
@@ -46,15 +48,18 @@ public sealed class BenchTests
         Assert.That(some.Select(c => c.Key), Is.EqualTo(new[] { "strict/randread-qd1" }));
     }
 
-    [TestCase("fio: iops=5\n", TestName = "Parser_RefusesALineWithoutIos")]
+    [TestCase("fio: IOPS 5, bandwidth 20 KiB/s\n", TestName = "Parser_RefusesOutputWithoutTheIoCountLine")]
     [TestCase("no result here\n", TestName = "Parser_RefusesOutputWithoutAResultLine")]
     public void Parser_Refuses(string serial) => Assert.That(FioResultParser.TryParse(serial, out _, out _), Is.False);
 
     [Test]
-    public void Parser_TakesTheLastResultLine_IgnoresUnknownKeysAndJunk()
+    public void Parser_ReadsNvmeFioOutput_UnitsConverted_NoIommuMeansZeroRequests()
     {
-        Assert.That(FioResultParser.TryParse("fio: ios=1 iops=1\nfio: ios=7 iops=3.5 weird x=y=z flushes=2\r\n", out var v, out _), Is.True);
-        Assert.That((v["ios"], v["iops"], v["flushes"]), Is.EqualTo((7.0, 3.5, 2.0)));
+        const string serial = "nvme-fio: ManagedVmm\r\nfio: randwrite bs=65536 iodepth=16: 200 I/Os in 4000 us (virtual)\r\n"
+            + "fio: IOPS 50000, bandwidth 3200000 KiB/s\nfio: latency ns: mean 2500 p50 2000 p99 9000 max 12000 (200 samples)\niommu: none\n";
+        Assert.That(FioResultParser.TryParse(serial, out var v, out _), Is.True);
+        Assert.That((v["ios"], v["time_ns"], v["iops"], v["bw_mibs"], v["lat_mean_us"], v["lat_p99_us"]), Is.EqualTo((200.0, 4_000_000.0, 50_000.0, 3125.0, 2.5, 9.0)));
+        Assert.That(v.ContainsKey("maps"), Is.False);
     }
 
     [Test]

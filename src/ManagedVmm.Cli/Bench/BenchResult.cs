@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace ManagedVmm.Cli.Bench;
 
@@ -36,34 +37,47 @@ public sealed record BenchResult(
 }
 
 /// <summary>
-/// Parses nvme-fio's result: the last serial line starting <c>fio:</c>, a list of <c>key=value</c> pairs
-/// (order free, unknown keys ignored): <c>ios iops bw_mibs lat_mean_us lat_p50_us lat_p99_us lat_max_us maps unmaps
-/// kicks time_ns</c>. Missing <c>ios</c> or <c>iops</c> is an error; other missing keys read 0.
+/// Parses nvme-fio's serial output (guest-images/nvme-fio): the lines
+/// <c>fio: &lt;rw&gt; bs=N iodepth=N: N I/Os in N us (virtual)</c>, <c>fio: IOPS N, bandwidth N KiB/s</c>,
+/// <c>fio: latency ns: mean N p50 N p99 N max N (N samples)</c> and
+/// <c>viommu: requests MAP N UNMAP N … kicks N …</c> (absent, or <c>iommu: none</c>, without an IOMMU). Keys produced:
+/// <c>ios time_ns iops bw_mibs lat_mean_us lat_p50_us lat_p99_us lat_max_us maps unmaps kicks</c>. A missing I/O or
+/// IOPS line is an error; other missing lines read 0. The last occurrence of each line counts.
 /// </summary>
-public static class FioResultParser
+public static partial class FioResultParser
 {
-    public const string Prefix = "fio:";
-
     public static bool TryParse(string serial, out Dictionary<string, double> values, out string? error)
     {
         values = new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase);
-        string? line = serial.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith(Prefix, StringComparison.Ordinal));
-        if (line == null)
+        foreach (string raw in serial.Split('\n'))
         {
-            error = $"no '{Prefix}' result line in the guest output";
-            return false;
-        }
-
-        foreach (string token in line[Prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = token.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && double.TryParse(token[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+            string line = raw.Trim();
+            if (Summary().Match(line) is { Success: true } m)
             {
-                values[token[..eq]] = v;
+                values["ios"] = D(m, 1);
+                values["time_ns"] = D(m, 2) * 1000;
+            }
+            else if (Throughput().Match(line) is { Success: true } t)
+            {
+                values["iops"] = D(t, 1);
+                values["bw_mibs"] = D(t, 2) / 1024;
+            }
+            else if (Latency().Match(line) is { Success: true } l)
+            {
+                values["lat_mean_us"] = D(l, 1) / 1000;
+                values["lat_p50_us"] = D(l, 2) / 1000;
+                values["lat_p99_us"] = D(l, 3) / 1000;
+                values["lat_max_us"] = D(l, 4) / 1000;
+            }
+            else if (Viommu().Match(line) is { Success: true } v)
+            {
+                values["maps"] = D(v, 1);
+                values["unmaps"] = D(v, 2);
+                values["kicks"] = D(v, 3);
             }
         }
 
-        error = values.ContainsKey("ios") && values.ContainsKey("iops") ? null : $"result line lacks ios= or iops=: '{line}'";
+        error = values.ContainsKey("ios") && values.ContainsKey("iops") ? null : "no 'fio: … I/Os in … us' and 'fio: IOPS …' lines in the guest output";
         return error == null;
     }
 
@@ -74,4 +88,18 @@ public static class FioResultParser
             Get("lat_p99_us"), Get("lat_max_us"), (long)Get("maps"), (long)Get("unmaps"), (long)Get("kicks"), (long)Get("time_ns"),
             instructions, wallSeconds);
     }
+
+    private static double D(Match m, int group) => double.Parse(m.Groups[group].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"^fio: \S+ bs=\d+ iodepth=\d+: (\d+) I/Os in (\d+) us \(virtual\)")]
+    private static partial Regex Summary();
+
+    [GeneratedRegex(@"^fio: IOPS (\d+), bandwidth (\d+) KiB/s")]
+    private static partial Regex Throughput();
+
+    [GeneratedRegex(@"^fio: latency ns: mean (\d+) p50 (\d+) p99 (\d+) max (\d+)")]
+    private static partial Regex Latency();
+
+    [GeneratedRegex(@"^viommu: requests MAP (\d+) UNMAP (\d+) .*\bkicks (\d+)")]
+    private static partial Regex Viommu();
 }
