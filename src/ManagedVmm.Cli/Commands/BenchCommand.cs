@@ -52,7 +52,7 @@ internal static class BenchCommand
             }
 
             IConfigurationRunner runner;
-            string imagePath = parse.GetValue(image)!;
+            string imagePath = ResolveImage(parse.GetValue(image)!);
             if (runnerFactory != null)
             {
                 runner = runnerFactory(imagePath);
@@ -83,5 +83,28 @@ internal static class BenchCommand
             return results.Any(r => r.Error != null) ? 1 : 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The image as given; for the default relative path, also looked up from the executable's directory upwards,
+    /// so <c>dotnet run --project src/ManagedVmm.Cli -- bench</c> finds it from any working directory in the clone.
+    /// </summary>
+    private static string ResolveImage(string path)
+    {
+        if (File.Exists(path) || Path.IsPathRooted(path))
+        {
+            return path;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, path);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return path;
     }
 }
