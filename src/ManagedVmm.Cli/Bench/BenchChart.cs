@@ -37,6 +37,8 @@ public static class BenchChart
                 double ratio = r == null ? 0 : BenchReport.RatioToStrict(r, results) ?? 0;
                 double h = plotHeight * ratio / max;
                 sb.AppendLine(Inv, $"<rect x=\"{x0 + (v * barWidth)}\" y=\"{top + plotHeight - h:0.#}\" width=\"{barWidth - 2}\" height=\"{h:0.#}\" fill=\"{Colours[v % Colours.Length]}\"><title>{E(variants[v])} / {E(workloads[w])}: {ratio:0.000}</title></rect>");
+                double labelX = x0 + (v * barWidth) + (barWidth / 2.0), labelY = top + plotHeight - h - 3;
+                sb.AppendLine(Inv, $"<text x=\"{labelX:0.#}\" y=\"{labelY:0.#}\" font-size=\"8\" text-anchor=\"start\" transform=\"rotate(-90 {labelX:0.#} {labelY:0.#})\">{ratio:0.00}</text>");
             }
 
             sb.AppendLine(Inv, $"<text x=\"{x0 + (variants.Count * barWidth / 2)}\" y=\"{top + plotHeight + 15}\" text-anchor=\"middle\">{E(workloads[w])}</text>");
