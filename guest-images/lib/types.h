@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+typedef long ssize_t;
+
 #define NORETURN __attribute__((noreturn))
 #define UNUSED __attribute__((unused))
 
