@@ -27,6 +27,7 @@ public static class CliApplication
         var root = new RootCommand("ManagedVmm: a managed machine emulator for measuring the DMA path through virtio-iommu");
         root.Subcommands.Add(RunCommand.Create(output, error, consoleFactory));
         root.Subcommands.Add(InspectCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -14,10 +14,12 @@
 // format for buffers under 24 bytes (such a buffer is returned with used length 0 and the event waits for the
 // next one), and everything the engine leaves out (see VirtioIommu.cs).
 using ManagedVmm.Core;
+using ManagedVmm.Core.Time;
 using ManagedVmm.Devices.VirtioIommu.Spec;
 using ManagedVmm.Virtio;
 using ManagedVmm.Virtio.Queues;
 using ManagedVmm.Virtio.Spec;
+using Microsoft.Extensions.Options;
 
 namespace ManagedVmm.Devices.VirtioIommu;
 
@@ -39,13 +41,31 @@ public sealed class VirtioIommuDevice : IVirtioDevice
     private readonly byte[] _reply;
     private readonly byte[] _event = new byte[VirtioIommuFault.Size];
     private readonly VirtqueueChain _eventChain = new();
+    private readonly VirtioIommuCostOptions _costs;
+    private readonly DelayedUsedRing? _delayed;
     private IVirtioDeviceHost? _host;
     private VirtioActivation? _activation;
     private bool _delivering;
 
     public VirtioIommuDevice(VirtioIommu iommu)
+        : this(iommu, null, null)
+    {
+    }
+
+    /// <summary>
+    /// A device whose requests cost virtual time on <paramref name="clock"/> (<see cref="VirtioIommuCostOptions"/>):
+    /// the used element of each request becomes visible after its cost. Zero costs behave as the plain constructor.
+    /// </summary>
+    public VirtioIommuDevice(VirtioIommu iommu, EventScheduler? clock, IOptions<VirtioIommuCostOptions>? costs = null)
     {
         _iommu = iommu;
+        _costs = costs?.Value ?? new VirtioIommuCostOptions();
+        if (_costs.Validate() is string problem)
+        {
+            throw new ArgumentException(problem, nameof(costs));
+        }
+
+        _delayed = clock != null && !_costs.IsZero ? new DelayedUsedRing(clock) : null;
         _reply = new byte[iommu.Requests.ReplyCapacity];
         OfferedFeatures = (ulong)iommu.OfferedFeatures | TransportFeatures;
         iommu.Faults.FaultPending += DeliverFaults;
@@ -117,6 +137,7 @@ public sealed class VirtioIommuDevice : IVirtioDevice
     public void Reset(ResetKind kind)
     {
         _activation = null;
+        _delayed?.Reset();
         _iommu.Reset(kind);
     }
 
@@ -138,6 +159,7 @@ public sealed class VirtioIommuDevice : IVirtioDevice
         {
             chains++;
             int readable = (int)Math.Min(chain.ReadableBytes, (ulong)_request.Length);
+            long cost = _costs.OtherRequestNs;
             if (chain.TryReadReadable(_request.AsSpan(0, readable), out int read))
             {
                 uint used = processor.Process(_request.AsSpan(0, read), chain.WritableBytes, _reply);
@@ -145,14 +167,40 @@ public sealed class VirtioIommuDevice : IVirtioDevice
                 {
                     chain.TryWriteAt(0, _reply.AsSpan(0, (int)used));
                 }
+
+                cost = _delayed == null ? 0 : RequestCost(_request.AsSpan(0, read), _reply.AsSpan(0, (int)used));
             }
 
-            queue.Complete(chain);
+            if (chain.Faulted || _delayed == null || !_delayed.TryDefer(queue, chain.HeadIndex, chain.UsedLength, cost))
+            {
+                queue.Complete(chain);
+            }
         }
 
         _iommu.Statistics.RecordKick(chains);
         queue.NotifyIfNeeded();
     }
+
+    /// <summary>The modelled host cost of one executed request: its type, its status and the bytes of its range.</summary>
+    private long RequestCost(ReadOnlySpan<byte> request, ReadOnlySpan<byte> reply)
+    {
+        if (request.Length < VirtioIommuReqHead.Size || reply.Length < VirtioIommuReqTail.Size)
+        {
+            return _costs.OtherRequestNs;
+        }
+
+        var type = (VirtioIommuRequestType)VirtioIommuReqHead.Read(request).Type;
+        bool ok = reply[^VirtioIommuReqTail.Size] == (byte)VirtioIommuStatus.Ok;
+        ulong bytes = type switch
+        {
+            VirtioIommuRequestType.Map when request.Length >= VirtioIommuReqMap.ReadableSize => RangeBytes(VirtioIommuReqMap.Read(request).VirtStart, VirtioIommuReqMap.Read(request).VirtEnd),
+            VirtioIommuRequestType.Unmap when request.Length >= VirtioIommuReqUnmap.ReadableSize => RangeBytes(VirtioIommuReqUnmap.Read(request).VirtStart, VirtioIommuReqUnmap.Read(request).VirtEnd),
+            _ => 0,
+        };
+        return _costs.CostOf(type, ok, bytes);
+    }
+
+    private static ulong RangeBytes(ulong start, ulong end) => end >= start ? end - start + 1 : 0;
 
     /// <summary>
     /// Writes pending faults into eventq buffers, one record per buffer, until either runs out. Faults without a

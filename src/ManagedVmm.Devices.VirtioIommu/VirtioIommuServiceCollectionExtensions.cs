@@ -35,6 +35,16 @@ public static class VirtioIommuServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Sets the cost model's request costs (<see cref="VirtioIommuCostOptions"/>): requests then complete after
+    /// their modelled host time on the machine's virtual clock. Without it every request costs nothing.
+    /// </summary>
+    public static IServiceCollection AddVirtioIommuCosts(this IServiceCollection services, Action<VirtioIommuCostOptions> configure)
+    {
+        services.AddOptions<VirtioIommuCostOptions>().Configure(configure);
+        return services;
+    }
+
     private static void AddVirtioIommuEngine(this IServiceCollection services, Action<VirtioIommuOptions>? configure)
     {
         var builder = services.AddOptions<VirtioIommuOptions>();

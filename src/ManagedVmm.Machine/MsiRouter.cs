@@ -1,6 +1,7 @@
 using ManagedVmm.Core;
 using ManagedVmm.Core.Diagnostics;
 using ManagedVmm.Core.Interrupts;
+using ManagedVmm.Core.Time;
 
 namespace ManagedVmm.Machine;
 
@@ -14,7 +15,21 @@ public sealed class MsiRouter : IMsiSink
     private readonly List<IMsiSink> _targets = [];
     private readonly GuestErrorLog _guestErrors;
 
-    public MsiRouter(GuestErrorLog guestErrors) => _guestErrors = guestErrors;
+    private readonly EventScheduler? _clock;
+    private readonly long _deliveryCostNs;
+
+    public MsiRouter(GuestErrorLog guestErrors)
+        : this(guestErrors, null, null)
+    {
+    }
+
+    /// <summary>A router that charges <paramref name="deliveryCost"/> on <paramref name="clock"/> per delivered message.</summary>
+    public MsiRouter(GuestErrorLog guestErrors, EventScheduler? clock, InterruptDeliveryCost? deliveryCost = null)
+    {
+        _guestErrors = guestErrors;
+        _clock = clock;
+        _deliveryCostNs = deliveryCost?.Ns ?? 0;
+    }
 
     public long Delivered { get; private set; }
 
@@ -30,6 +45,13 @@ public sealed class MsiRouter : IMsiSink
         }
 
         Delivered++;
+        if (_deliveryCostNs > 0)
+        {
+            // The cost model's interrupt delivery (host IRQ → injection into the guest): the clock moves before the
+            // interrupt controller sees the message, so a waiting vCPU wakes that much later.
+            _clock?.Tick(_deliveryCostNs);
+        }
+
         foreach (var t in _targets)
         {
             t.Signal(requester, message);

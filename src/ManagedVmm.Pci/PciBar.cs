@@ -43,5 +43,11 @@ public sealed class PciBar
     /// <summary>The address the bus currently decodes this BAR at, or null when it is not mapped.</summary>
     public ulong? MappedAt { get; internal set; }
 
+    /// <summary>The handler the bus registered for this BAR (the device's, or a cost decorator around it).</summary>
+    public IMmioDevice? MappedMemoryHandler { get; internal set; }
+
+    /// <summary>The access cost the BAR was mapped with.</summary>
+    public long MappedCostNs { get; internal set; }
+
     public override string ToString() => $"BAR{Index} {Kind} size 0x{Size:x}";
 }

@@ -3,6 +3,7 @@ using ManagedVmm.Core.Buses;
 using ManagedVmm.Core.Diagnostics;
 using ManagedVmm.Core.Dma;
 using ManagedVmm.Core.Interrupts;
+using ManagedVmm.Core.Time;
 
 namespace ManagedVmm.Pci;
 
@@ -22,12 +23,25 @@ public sealed class PciBus : IResettable, IPciTopology
     private readonly PortIoBus _pio;
     private readonly PciPlatform _platform;
     private readonly GuestErrorLog _guestErrors;
+    private readonly EventScheduler? _clock;
+    private readonly PciAccessCosts? _accessCosts;
 
     public PciBus(MmioBus mmio, PortIoBus pio, IDmaMemoryProvider dmaMemory, IMsiSink msiSink, GuestErrorLog guestErrors)
+        : this(mmio, pio, dmaMemory, msiSink, guestErrors, null, null)
+    {
+    }
+
+    /// <summary>
+    /// A bus that charges BAR accesses on <paramref name="clock"/>: each function placed gets its
+    /// <see cref="PciFunction.AccessCostNs"/> from <paramref name="accessCosts"/> (when given).
+    /// </summary>
+    public PciBus(MmioBus mmio, PortIoBus pio, IDmaMemoryProvider dmaMemory, IMsiSink msiSink, GuestErrorLog guestErrors, EventScheduler? clock, PciAccessCosts? accessCosts = null)
     {
         _mmio = mmio;
         _pio = pio;
         _guestErrors = guestErrors;
+        _clock = clock;
+        _accessCosts = accessCosts;
         _platform = new PciPlatform(dmaMemory, msiSink, guestErrors, this);
     }
 
@@ -58,6 +72,11 @@ public sealed class PciBus : IResettable, IPciTopology
         }
 
         _functions[bdf.RequesterId] = pciFunction;
+        if (_accessCosts != null)
+        {
+            pciFunction.AccessCostNs = _accessCosts.CostOf(pciFunction.Name);
+        }
+
         pciFunction.Place(bdf, _platform);
         pciFunction.DecodeChanged += Remap;
         if (function != 0 && _functions[bdf.RequesterId & ~7] is { } function0)
@@ -122,7 +141,7 @@ public sealed class PciBus : IResettable, IPciTopology
             ulong address = function.BarAddress(bar.Index);
             bool decode = bar.IsMemory ? (command & Spec.PciCommand.MemorySpace) != 0 : (command & Spec.PciCommand.IoSpace) != 0;
             ulong? wanted = decode && address != 0 ? address : null;
-            if (bar.MappedAt == wanted)
+            if (bar.MappedAt == wanted && (!bar.IsMemory || bar.MappedCostNs == ChargedCost(function)))
             {
                 continue;
             }
@@ -139,12 +158,18 @@ public sealed class PciBus : IResettable, IPciTopology
     {
         string name = $"{function.Address} {function.Name} BAR{bar.Index}";
         string? conflict;
+        long cost = ChargedCost(function);
+        IMmioDevice? memoryHandler = !bar.IsMemory ? null
+            : cost > 0 ? new ChargedMmioDevice(bar.MemoryHandler!, _clock!, cost)
+            : bar.MemoryHandler!;
         bool ok = bar.IsMemory
-            ? _mmio.TryAdd(address, bar.Size, bar.MemoryHandler!, name, out conflict)
+            ? _mmio.TryAdd(address, bar.Size, memoryHandler!, name, out conflict)
             : _pio.TryAdd(address, bar.Size, bar.IoHandler!, name, out conflict);
         if (ok)
         {
             bar.MappedAt = address;
+            bar.MappedMemoryHandler = memoryHandler;
+            bar.MappedCostNs = cost;
         }
         else
         {
@@ -158,7 +183,7 @@ public sealed class PciBus : IResettable, IPciTopology
         {
             if (bar.IsMemory)
             {
-                _mmio.Remove(at, bar.MemoryHandler!);
+                _mmio.Remove(at, bar.MappedMemoryHandler!);
             }
             else
             {
@@ -166,6 +191,11 @@ public sealed class PciBus : IResettable, IPciTopology
             }
 
             bar.MappedAt = null;
+            bar.MappedMemoryHandler = null;
+            bar.MappedCostNs = 0;
         }
     }
+
+    /// <summary>The cost charged per access to the function's memory BARs: 0 on a bus without a clock.</summary>
+    private long ChargedCost(PciFunction function) => _clock == null ? 0 : function.AccessCostNs;
 }

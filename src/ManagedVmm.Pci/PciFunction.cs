@@ -24,6 +24,7 @@ public abstract class PciFunction : IResettable
     private readonly PciConfigSpace _powerOnConfig = new();
     private PciPlatform? _platform;
     private IGuestMemoryView? _dma;
+    private long _accessCostNs;
 
     protected PciFunction(string name, PciIdentity identity)
     {
@@ -71,6 +72,29 @@ public abstract class PciFunction : IResettable
     public PciCommand Command => (PciCommand)Config.GetUInt16(PciConfig.Command);
 
     public bool BusMasterEnabled => (Command & PciCommand.BusMaster) != 0;
+
+    /// <summary>
+    /// Virtual time (ns) charged to the accessing vCPU for each access to this function's memory BARs: a VM exit
+    /// when the VMM emulates the function, a plain MMIO when it is passed through (ARCHITECTURE §6). 0 (the
+    /// default) charges nothing and maps the BAR handlers undecorated. Changing it re-maps the windows.
+    /// </summary>
+    public long AccessCostNs
+    {
+        get => _accessCostNs;
+        set
+        {
+            if (value < 0)
+            {
+                ThrowHelper.ThrowArgument(nameof(value), "an access cost cannot be negative");
+            }
+
+            if (value != _accessCostNs)
+            {
+                _accessCostNs = value;
+                DecodeChanged?.Invoke(this);
+            }
+        }
+    }
 
     /// <summary>Raised when Command or a BAR changes, so the bus re-maps this function's windows.</summary>
     public event Action<PciFunction>? DecodeChanged;

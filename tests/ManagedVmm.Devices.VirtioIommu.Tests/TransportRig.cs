@@ -24,15 +24,16 @@ internal sealed class TransportRig : IDisposable
     public const ushort EndpointId = 0x18;
     public const ushort IommuId = 0x20;
 
-    public TransportRig(Action<VirtioIommuOptions>? configure = null)
+    public TransportRig(Action<VirtioIommuOptions>? configure = null, VirtioIommuCostOptions? costs = null)
     {
+        var clock = new Core.Time.EventScheduler();
         var options = new VirtioIommuOptions();
         configure?.Invoke(options);
         EngineErrors = new GuestErrorLog();
         Iommu = new VirtioIommu(MsOptions.Create(options), EngineErrors);
-        Device = new VirtioIommuDevice(Iommu);
+        Device = costs == null ? new VirtioIommuDevice(Iommu) : new VirtioIommuDevice(Iommu, clock, MsOptions.Create(costs));
         Function = VirtioIommuPciFunction.Create(Device);
-        Bed = new PciTestBed(translators: [Function]);
+        Bed = costs == null ? new PciTestBed(translators: [Function]) : new PciTestBed(clock, translators: [Function]);
         Bed.Place(new PciHostBridge(), 0);
         Endpoint = new DmaEndpoint();
         Bed.Place(Endpoint, 3);

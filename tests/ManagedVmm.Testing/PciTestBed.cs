@@ -16,18 +16,29 @@ namespace ManagedVmm.Testing;
 public sealed class PciTestBed : QtestBase, IDisposable
 {
     public PciTestBed(ulong ramSize = 64UL << 20, IEnumerable<IDmaTranslator>? translators = null)
-        : this(new Parts(ramSize, translators))
+        : this(new Parts(ramSize, translators), new EventScheduler())
     {
     }
 
-    private PciTestBed(Parts parts)
-        : base(parts.Memory, parts.Ports, new EventScheduler())
+    /// <summary>
+    /// A bed on a given <paramref name="clock"/> whose bus charges BAR accesses (<see cref="PciFunction.AccessCostNs"/>)
+    /// on it — the cost model's tests; devices built before the bed can share the clock.
+    /// </summary>
+    public PciTestBed(EventScheduler clock, ulong ramSize = 64UL << 20, IEnumerable<IDmaTranslator>? translators = null)
+        : this(new Parts(ramSize, translators), clock, chargeAccesses: true)
+    {
+    }
+
+    private PciTestBed(Parts parts, EventScheduler clock, bool chargeAccesses = false)
+        : base(parts.Memory, parts.Ports, clock)
     {
         GuestErrors = parts.GuestErrors;
         Mmio = parts.Mmio;
         Msi = parts.Msi;
         Dma = parts.Dma;
-        Pci = new PciBus(parts.Mmio, parts.Ports, parts.Dma, parts.Msi, parts.GuestErrors);
+        Pci = chargeAccesses
+            ? new PciBus(parts.Mmio, parts.Ports, parts.Dma, parts.Msi, parts.GuestErrors, clock)
+            : new PciBus(parts.Mmio, parts.Ports, parts.Dma, parts.Msi, parts.GuestErrors);
         Mmio.Add(EcamBase, 0x1000_0000, new PciEcamWindow(Pci, GuestErrors), "pci-ecam");
         Ports.Add(PciLegacyConfigPorts.AddressPort, PciLegacyConfigPorts.PortCount, new PciLegacyConfigPorts(Pci, GuestErrors), "pci-cf8");
         Alloc = new GuestBufferAllocator(Ram);
