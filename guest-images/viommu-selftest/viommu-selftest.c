@@ -115,6 +115,8 @@ int main(const struct boot_info *bi)
     struct viommu_endpoint *ep = &st->nvme_ep;
     dev->bdf = (uint16_t)nvme_bdf;
     dev->name = "nvme";
+    /* The NVMe is brought up in phase 2, before stack_init_iommu (phase 9) would set the MSI doorbell. */
+    st->msi_addr = msi_address();
 
     printf("[1] probe\n");
     int ret = viommu_probe(v, (uint16_t)vbdf);
