@@ -41,6 +41,31 @@ public sealed class StaleAccessBenchTests
         Assert.That(StaleAccessBench.TryParse(c, "fio: IOPS 1, bandwidth 1 KiB/s\n", 1), Is.Null);
     }
 
+    [Test]
+    public void SecurityCommand_PrintsTheThreeVariants_AndWritesStaleCsv()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "stale-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string image = Path.Combine(CliRunner.RepositoryRoot(), "guest-images", "nvme-fio", "nvme-fio.elf");
+            var output = new StringWriter();
+            var error = new StringWriter();
+            int status = CliApplication.Run(["bench", "--security", "2", "--image", image, "-o", dir], output, error);
+            Assert.That(status, Is.Zero, error.ToString());
+            Assert.That(output.ToString(), Does.Contain("strict").And.Contain("lazy-percpu").And.Contain("lazy-single"));
+            string[] csv = File.ReadAllLines(Path.Combine(dir, "stale.csv"));
+            Assert.That(csv, Has.Length.EqualTo(4));
+            Assert.That(csv[1], Does.StartWith("strict,seed,2,2,0,"));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+    }
+
     private static StaleResult Run(string variant)
     {
         lock (Results)
