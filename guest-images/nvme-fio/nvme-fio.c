@@ -2,8 +2,11 @@
  * nvme-fio: a fio-like workload on the NVMe controller, every DMA mapped through the virtio-iommu driver and
  * dma-iommu (the synthetic guest DMA driver of ARCHITECTURE §5). Switches (besides the common iommu.* / viommu.* /
  * nvme.poll): fio.rw=read|write|randread|randwrite|randrw, fio.bs, fio.iodepth, fio.ios or fio.runtime_ms
- * (virtual), fio.verify=1, fio.size_mb, fio.rwmixread, fio.seed. Prints IOPS, bandwidth and latency
+ * (virtual), fio.verify=1, fio.size_mb, fio.rwmixread, fio.seed, fio.stale=N. Prints IOPS, bandwidth and latency
  * mean/p50/p99/max in virtual time, and the IOMMU counters (also per I/O). Debug-exit 0 only if every check passed.
+ * fio.stale=N adds, after the workload, N use-after-unmap probes (the security side of lazy mode, issue 7): the
+ * NVMe plays a device that kept an IOVA after the driver unmapped it, and the line "stale: ..." reports how many
+ * of its accesses still reached memory and for how long (virtual time).
  */
 #include "../lib/stack.h"
 
@@ -35,6 +38,14 @@ static uint64_t g_nlat, g_lat_sum, g_lat_max;
 static uint64_t g_done, g_errors, g_mismatches, g_verified, g_bytes;
 static uint64_t g_rng;
 static bool g_record = true;
+static uint64_t g_stale;
+
+/* Use-after-unmap probes: accesses back to back before the device idles until the next event (interrupt). */
+#define STALE_BURST 8u
+/* Bounds of one probe: accesses, and virtual time (the single flush queue's timeout is 1 s). */
+#define STALE_MAX_ACCESSES 1024u
+#define STALE_MAX_NS 3000000000ull
+#define MAX_STALE_PROBES 64u
 
 static uint64_t rng_next(void)
 {
@@ -206,6 +217,86 @@ static void sort_u32(uint32_t *a, uint64_t n)
     }
 }
 
+struct raw_ctx { bool done; uint16_t status; };
+
+static void raw_done(struct nvme_ctrl *ctrl, struct nvme_request *r)
+{
+    struct raw_ctx *x = r->ctx;
+    x->status = r->status;
+    x->done = true;
+    (void)ctrl;
+}
+
+/* One 4 KiB read of LBA 0 into DMA address `addr` as a raw command: the driver maps nothing. 0xFFFF = no answer. */
+static uint16_t raw_read(uint64_t addr)
+{
+    struct nvme_ctrl *c = &g_stack.nvme;
+    uint32_t nlb = 4096u >> c->lba_shift;
+    struct nvme_command cmd = { .opcode = 0x02, .prp1 = addr, .cdw12 = nlb - 1 };
+    struct raw_ctx x = { 0 };
+    if (nvme_submit_raw(c, &cmd, raw_done, &x)) return 0xFFFF;
+    for (int i = 0; i < 4 && !x.done; i++)
+        if (nvme_wait_completion(c, NVME_IO_TIMEOUT_NS) < 0) break;
+    return x.done ? x.status : 0xFFFF;
+}
+
+/*
+ * The use-after-unmap probes. Each: dma_map_page a buffer, one good read into it, dma_unmap_page (strict: the
+ * UNMAP is synced before it returns; lazy: queued, the IOVA parked in the flush queue), then the device keeps
+ * reading to the old IOVA: STALE_BURST accesses back to back, then it idles until the next event (HLT; the next
+ * event is normally the flush-queue timer), and again, until an access is refused. The window of a probe is from
+ * the return of dma_unmap_page to the submission of the first refused access (0 when none succeeded).
+ */
+static bool run_stale_probes(uint8_t *buf)
+{
+    struct device *dev = g_stack.nvme.dev;
+    uint64_t accesses = 0, succeeded = 0, open_probes = 0, win_sum = 0, win_max = 0, unclosed = 0;
+    for (uint64_t p = 0; p < g_stale; p++) {
+        dma_addr_t iova = dma_map_page(dev, virt_to_phys(buf), 4096, DMA_FROM_DEVICE);
+        if (iova == DMA_MAPPING_ERROR) {
+            printf("stale: dma_map_page failed\n");
+            return false;
+        }
+        uint16_t st = raw_read(iova);
+        if (st) {
+            printf("stale: the mapped read failed (status 0x%x)\n", st);
+            return false;
+        }
+        dma_unmap_page(dev, iova, 4096, DMA_FROM_DEVICE);
+        uint64_t t0 = vtime_ns(), ok = 0, closed_at = 0;
+        bool closed = false;
+        for (uint64_t a = 0; a < STALE_MAX_ACCESSES && vtime_ns() - t0 < STALE_MAX_NS; a++) {
+            uint64_t t = vtime_ns();
+            st = raw_read(iova);
+            accesses++;
+            if (st) {
+                closed = true;
+                closed_at = t;
+                break;
+            }
+            ok++;
+            if (ok % STALE_BURST == 0) {
+                irq_enable();
+                hlt();
+                irq_disable();
+            }
+        }
+        succeeded += ok;
+        if (ok) {
+            open_probes++;
+            uint64_t w = (closed ? closed_at : vtime_ns()) - t0;
+            win_sum += w;
+            if (w > win_max) win_max = w;
+        }
+        if (!closed) unclosed++;
+    }
+    printf("stale: probes %llu accesses %llu succeeded %llu open %llu unclosed %llu window_ns mean %llu max %llu\n",
+           (unsigned long long)g_stale, (unsigned long long)accesses, (unsigned long long)succeeded,
+           (unsigned long long)open_probes, (unsigned long long)unclosed,
+           (unsigned long long)(g_stale ? win_sum / g_stale : 0), (unsigned long long)win_max);
+    return true;
+}
+
 int main(const struct boot_info *bi)
 {
     printf("nvme-fio: ManagedVmm fio-like NVMe workload through virtio-iommu\n");
@@ -213,7 +304,7 @@ int main(const struct boot_info *bi)
     int status = platform_init(st, bi);
     if (status) return status;
 
-    struct cmdline_opt opts[STACK_NR_OPTS + 9];
+    struct cmdline_opt opts[STACK_NR_OPTS + 10];
     stack_common_opts(st, opts);
     int n = STACK_NR_OPTS;
     opts[n++] = (struct cmdline_opt){ "fio.rw", OPT_ENUM, &g_rw, 0, 0, rw_choices, "workload" };
@@ -225,6 +316,7 @@ int main(const struct boot_info *bi)
     opts[n++] = (struct cmdline_opt){ "fio.size_mb", OPT_U64, &g_size_mb, 1, 65536, NULL, "region in MiB" };
     opts[n++] = (struct cmdline_opt){ "fio.rwmixread", OPT_U64, &g_rwmixread, 0, 100, NULL, "randrw read %" };
     opts[n++] = (struct cmdline_opt){ "fio.seed", OPT_U64, &g_seed, 1, ~0ull, NULL, "random seed" };
+    opts[n++] = (struct cmdline_opt){ "fio.stale", OPT_U64, &g_stale, 0, MAX_STALE_PROBES, NULL, "use-after-unmap probes" };
     const char *cl = boot_info_cmdline(bi);
     printf("cmdline: \"%s\"\n", cl);
     if (cmdline_parse(cl, opts, n)) {
@@ -342,6 +434,8 @@ int main(const struct boot_info *bi)
     }
     if (g_verify) printf("fio: verify: %llu blocks checked, %llu mismatches\n", (unsigned long long)g_verified,
                          (unsigned long long)g_mismatches);
+
+    if (ok && g_stale) ok = run_stale_probes(g_slots[0].buf);
 
     /* Clean up: drain the flush queue so every IOVA is free, detach, shut the controller down. */
     if (st->have_viommu && st->nvme_dev.domain) {

@@ -152,6 +152,8 @@ public sealed class BenchTests
     [TestCase("--profile", "nope", TestName = "Command_UnknownProfile_IsAUsageError")]
     [TestCase("--variant", "nope", TestName = "Command_UnknownVariant_IsAUsageError")]
     [TestCase("--image", "/nonexistent/nvme-fio.elf", TestName = "Command_MissingImage_IsAUsageError")]
+    [TestCase("--security", "65", TestName = "Command_TooManySecurityProbes_IsAUsageError")]
+    [TestCase("--security", "-1", TestName = "Command_NegativeSecurityProbes_IsAUsageError")]
     public void Command_BadInput(string option, string value)
     {
         var error = new StringWriter();

@@ -24,9 +24,10 @@ internal static class BenchCommand
         var outDir = new Option<string>("--output", "-o") { Description = "Output directory for results.csv, results.json, chart.svg", DefaultValueFactory = _ => "bench-results" };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Configurations run in parallel (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var image = new Option<string>("--image") { Description = $"The nvme-fio guest image (default {DefaultImagePath})", DefaultValueFactory = _ => DefaultImagePath };
+        var security = new Option<int>("--security") { Description = "Instead of the matrix: N use-after-unmap probes (1-64) under strict, lazy-percpu and lazy-single; writes stale.csv" };
         var command = new Command("bench", "Run the flush-policy matrix of nvme-fio under a cost profile and report virtual-time IOPS, latency and IOMMU traffic")
         {
-            variants, workloads, profile, ios, outDir, jobs, image,
+            variants, workloads, profile, ios, outDir, jobs, image, security,
         };
         command.SetAction(parse =>
         {
@@ -42,6 +43,12 @@ internal static class BenchCommand
             {
                 error.WriteLine("managedvmm: --ios must be at least 1");
                 return CliApplication.UsageError;
+            }
+
+            int probes = parse.GetValue(security);
+            if (probes != 0)
+            {
+                return RunSecurity(output, error, costProfile, probes, ResolveImage(parse.GetValue(image)!), parse.GetValue(outDir)!);
             }
 
             var configurations = BenchMatrix.Select(parse.GetValue(variants), parse.GetValue(workloads), costProfile, count, out var unknown);
@@ -84,6 +91,42 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    /// <summary><c>--security N</c>: the stale-access probes under strict, lazy-percpu and lazy-single, one after the other.</summary>
+    private static int RunSecurity(TextWriter output, TextWriter error, CostProfile profile, int probes, string imagePath, string dir)
+    {
+        if (probes is < 1 or > 64)
+        {
+            error.WriteLine("managedvmm: --security takes 1 to 64 probes");
+            return CliApplication.UsageError;
+        }
+
+        if (!File.Exists(imagePath))
+        {
+            error.WriteLine($"managedvmm: guest image '{imagePath}' not found (build it with make -C guest-images, or pass --image)");
+            return CliApplication.UsageError;
+        }
+
+        var runner = new MachineConfigurationRunner(Path.GetFileName(imagePath), File.ReadAllBytes(imagePath));
+        var results = new List<StaleResult>();
+        foreach (var c in StaleAccessBench.Configurations(profile, probes, SecurityWarmupIos))
+        {
+            var r = StaleAccessBench.Run(runner, c);
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{results.Count + 1}/{StaleAccessBench.VariantNames.Length}] {c.Variant.Name}: {(r.Error ?? $"{r.Succeeded} stale accesses succeeded")} ({r.WallSeconds:0.0} s)"));
+            results.Add(r);
+        }
+
+        output.WriteLine($"profile {profile.Name}, {probes} use-after-unmap probes per variant after {SecurityWarmupIos} reads");
+        output.Write(StaleAccessBench.Table(results));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "stale.csv"), StaleAccessBench.Csv(results));
+        output.WriteLine($"wrote {Path.Combine(dir, "stale.csv")}");
+        return results.Any(r => r.Error != null) ? 1 : 0;
+    }
+
+    /// <summary>I/Os of the short read workload run before the probes (warms the IOVA caches as a real run would).</summary>
+    private const int SecurityWarmupIos = 100;
 
     /// <summary>
     /// The image as given; for the default relative path, also looked up from the executable's directory upwards,
