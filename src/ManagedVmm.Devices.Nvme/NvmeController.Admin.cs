@@ -574,32 +574,13 @@ public sealed partial class NvmeController
     }
 
     /// <summary>Writes <c>_buffer[..length]</c> to the host through the command's PRPs.</summary>
-    private ushort TransferToHost(in NvmeCommand cmd, int length)
-    {
-        ushort status = _prp.Walk(Dma, cmd.Prp1, cmd.Prp2, length, out int count);
-        if (status != NvmeStatus.Success)
-        {
-            CountPrpFault(status, cmd.Prp2);
-            return status;
-        }
-
-        int done = 0;
-        for (int i = 0; i < count; i++)
-        {
-            var seg = _prp.Segments[i];
-            if (!Dma.TryWrite(seg.Address, _buffer.AsSpan(done, seg.Length)))
-            {
-                return DataFault("data write", seg.Address);
-            }
-
-            done += seg.Length;
-        }
-
-        return NvmeStatus.Success;
-    }
+    private ushort TransferToHost(in NvmeCommand cmd, int length) => Transfer(in cmd, length, toHost: true);
 
     /// <summary>Reads <paramref name="length"/> bytes from the host through the command's PRPs into <c>_buffer</c>.</summary>
-    private ushort TransferFromHost(in NvmeCommand cmd, int length)
+    private ushort TransferFromHost(in NvmeCommand cmd, int length) => Transfer(in cmd, length, toHost: false);
+
+    /// <summary>Walks the command's PRPs once, then moves each segment between <c>_buffer</c> and the host.</summary>
+    private ushort Transfer(in NvmeCommand cmd, int length, bool toHost)
     {
         ushort status = _prp.Walk(Dma, cmd.Prp1, cmd.Prp2, length, out int count);
         if (status != NvmeStatus.Success)
@@ -612,9 +593,10 @@ public sealed partial class NvmeController
         for (int i = 0; i < count; i++)
         {
             var seg = _prp.Segments[i];
-            if (!Dma.TryRead(seg.Address, _buffer.AsSpan(done, seg.Length)))
+            var bytes = _buffer.AsSpan(done, seg.Length);
+            if (toHost ? !Dma.TryWrite(seg.Address, bytes) : !Dma.TryRead(seg.Address, bytes))
             {
-                return DataFault("data read", seg.Address);
+                return DataFault(toHost ? "data write" : "data read", seg.Address);
             }
 
             done += seg.Length;

@@ -11,14 +11,5 @@ internal static class CliRunner
         return (exit, output.ToString(), error.ToString());
     }
 
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ManagedVmm.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("ManagedVmm.sln not found above the test directory");
-    }
+    public static string RepositoryRoot() => ManagedVmm.Testing.RepositoryPaths.Root();
 }

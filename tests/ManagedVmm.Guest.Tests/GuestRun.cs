@@ -64,14 +64,5 @@ internal static class GuestRun
     /// <summary>guest-images/NAME/NAME.elf in the repository.</summary>
     public static string ImagePath(string image) => Path.Combine(RepositoryRoot(), "guest-images", image, image + ".elf");
 
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ManagedVmm.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("ManagedVmm.sln not found above the test directory");
-    }
+    public static string RepositoryRoot() => ManagedVmm.Testing.RepositoryPaths.Root();
 }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using ManagedVmm.Testing;
 
 namespace ManagedVmm.Guest.Tests;
 
@@ -17,7 +17,7 @@ public sealed class QemuCrossCheckTests
     [TestCase("viommu-selftest", "", "viommu-selftest: 43 checks, 0 failed: PASS")]
     public void Image_PassesOnQemuQ35WithVirtioIommuAndNvme(string image, string cmdline, string expected)
     {
-        string qemu = FindQemu() ?? throw new IgnoreException("qemu-system-x86_64 is not installed");
+        string qemu = QemuRunner.Find() ?? throw new IgnoreException("qemu-system-x86_64 is not installed");
         string disk = Path.Combine(Path.GetTempPath(), $"mvmm-guest-tests-{Guid.NewGuid():N}.img");
         try
         {
@@ -26,8 +26,7 @@ public sealed class QemuCrossCheckTests
                 f.SetLength(64L << 20);
             }
 
-            var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[]
+            var r = QemuRunner.Run(qemu, new[]
             {
                 "-machine", "q35", "-m", "512M", "-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
@@ -35,43 +34,21 @@ public sealed class QemuCrossCheckTests
                 "-drive", $"file={disk},if=none,id=d,format=raw",
                 "-device", "nvme,drive=d,serial=mvmm0001",
                 "-kernel", GuestRun.ImagePath(image), "-append", cmdline,
-            })
+            }, TimeoutMs);
+            if (r.TimedOut)
             {
-                psi.ArgumentList.Add(a);
-            }
-
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeoutMs))
-            {
-                p.Kill(entireProcessTree: true);
                 Assert.Fail($"QEMU did not stop within {TimeoutMs} ms");
             }
 
             Assert.Multiple(() =>
             {
-                Assert.That(stdout.Result, Does.Contain(expected), stderr.Result);
-                Assert.That(p.ExitCode, Is.EqualTo(1), "debug exit with 0 gives (0 << 1) | 1\n" + stdout.Result);
+                Assert.That(r.Stdout, Does.Contain(expected), r.Stderr);
+                Assert.That(r.ExitCode, Is.EqualTo(1), "debug exit with 0 gives (0 << 1) | 1\n" + r.Stdout);
             });
         }
         finally
         {
             File.Delete(disk);
         }
-    }
-
-    private static string? FindQemu()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            string candidate = Path.Combine(dir, "qemu-system-x86_64");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 }
