@@ -193,12 +193,16 @@ public sealed class VirtioIommuDevice : IVirtioDevice
         bool ok = reply[^VirtioIommuReqTail.Size] == (byte)VirtioIommuStatus.Ok;
         ulong bytes = type switch
         {
-            VirtioIommuRequestType.Map when request.Length >= VirtioIommuReqMap.ReadableSize => RangeBytes(VirtioIommuReqMap.Read(request).VirtStart, VirtioIommuReqMap.Read(request).VirtEnd),
-            VirtioIommuRequestType.Unmap when request.Length >= VirtioIommuReqUnmap.ReadableSize => RangeBytes(VirtioIommuReqUnmap.Read(request).VirtStart, VirtioIommuReqUnmap.Read(request).VirtEnd),
+            VirtioIommuRequestType.Map when request.Length >= VirtioIommuReqMap.ReadableSize => RangeBytes(VirtioIommuReqMap.Read(request)),
+            VirtioIommuRequestType.Unmap when request.Length >= VirtioIommuReqUnmap.ReadableSize => RangeBytes(VirtioIommuReqUnmap.Read(request)),
             _ => 0,
         };
         return _costs.CostOf(type, ok, bytes);
     }
+
+    private static ulong RangeBytes(in VirtioIommuReqMap map) => RangeBytes(map.VirtStart, map.VirtEnd);
+
+    private static ulong RangeBytes(in VirtioIommuReqUnmap unmap) => RangeBytes(unmap.VirtStart, unmap.VirtEnd);
 
     private static ulong RangeBytes(ulong start, ulong end) => end >= start ? end - start + 1 : 0;
 
